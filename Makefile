@@ -1,0 +1,41 @@
+# powerstrip-weave: build, static, images, load, demo, test, bench, lint.
+# Each part of the product adds its own rules and prerequisites in mk/<part>.mk.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+MUSL := x86_64-unknown-linux-musl
+MUSL_ARM := aarch64-unknown-linux-musl
+STATIC_DIR := target/$(MUSL)/release
+IMAGE_DIR := target/images
+# Every time field in the images comes from here (reproducible builds).
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+export SOURCE_DATE_EPOCH
+
+# Extended by mk/*.mk.
+STATIC_PACKAGES :=
+IMAGES :=
+BENCHES :=
+
+.PHONY: all build static images load demo test bench lint musl-target
+all: build
+
+include $(sort $(wildcard mk/*.mk))
+
+build:
+	cargo build --release --workspace
+
+musl-target:
+	@rustup target list --installed | grep -qx '$(MUSL)' || rustup target add $(MUSL)
+
+static: musl-target
+	cargo build --release --target $(MUSL) $(addprefix -p ,$(STATIC_PACKAGES))
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# The end-to-end tests use the static binaries and the image archives, so build them first.
+test: lint static images
+	cargo test --workspace --no-fail-fast
+
+bench: static images $(BENCHES)

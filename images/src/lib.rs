@@ -1,0 +1,1 @@
+//! The image kit: spec parsing, a pure layout writer and the archive shell.

@@ -1,0 +1,2 @@
+# The waiter: wait-for-weave.
+STATIC_PACKAGES += waiter

@@ -1,0 +1,3 @@
+//! Support for the end-to-end tests: prerequisites, paths to built artifacts.
+
+pub mod prereq;

@@ -1,0 +1,299 @@
+//! The `WEAVE_CIDR` grammar (DESIGN §4), shared by the waiter and the adapter so that both
+//! accept and refuse exactly the same values.
+//!
+//! Grammar: a whitespace-separated list. `none` alone means "leave the container alone"; an
+//! empty (or all-whitespace) value means "attach with a default allocation". Items are
+//! `a.b.c.d/n` or `ip:a.b.c.d/n` (one exact address), `net:a.b.c.d/n` (allocate in that
+//! subnet) and `net:default` (allocate in the default subnet). IPv4 only, as in Weave Net.
+//! The value is never passed through a shell: items travel as separate argv words.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+/// Name of the environment variable carrying the grammar, in the container's `Env`.
+pub const ENV_NAME: &str = "WEAVE_CIDR";
+
+/// An IPv4 address with its prefix length, e.g. `10.255.0.51/24` (prefix 0..=32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ipv4Cidr {
+    /// The address as written (host bits kept: for an interface address they matter).
+    pub addr: Ipv4Addr,
+    /// Prefix length in bits, 0..=32.
+    pub prefix: u8,
+}
+
+impl Ipv4Cidr {
+    /// The network address: `addr` with the host bits cleared.
+    pub fn network(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.addr) & self.mask())
+    }
+
+    /// The netmask as a host-order integer (`/24` → `0xffff_ff00`).
+    pub fn mask(&self) -> u32 {
+        match self.prefix {
+            0 => 0,
+            p => u32::MAX << (32 - u32::from(p)),
+        }
+    }
+
+    /// The broadcast address of the subnet (all host bits set).
+    pub fn broadcast(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.addr) | !self.mask())
+    }
+}
+
+impl fmt::Display for Ipv4Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// One item of the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CidrItem {
+    /// `a.b.c.d/n` or `ip:a.b.c.d/n`: this exact address on `ethwe`.
+    Ip(Ipv4Cidr),
+    /// `net:a.b.c.d/n`: any address allocated in this subnet (host bits are zero).
+    Net(Ipv4Cidr),
+    /// `net:default`: any address allocated in the default subnet.
+    NetDefault,
+}
+
+impl CidrItem {
+    /// The item in Weave's canonical argv spelling (`ip:…`, `net:…`, `net:default`), as
+    /// `weave attach` takes it.
+    pub fn to_weave_arg(&self) -> String {
+        match self {
+            CidrItem::Ip(c) => format!("ip:{c}"),
+            CidrItem::Net(c) => format!("net:{c}"),
+            CidrItem::NetDefault => "net:default".to_string(),
+        }
+    }
+}
+
+/// What a `WEAVE_CIDR` value asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WeaveCidr {
+    /// Exactly `none`: the container is left alone (no rewrite, no attach).
+    None,
+    /// Attach with these items; an empty list means "one default allocation".
+    Attach(Vec<CidrItem>),
+}
+
+impl WeaveCidr {
+    /// The exact addresses the container must carry before it is ready (the `ip:`/bare
+    /// items, in order); empty when only allocations were asked for ("any IPv4").
+    pub fn expected_addrs(&self) -> Vec<Ipv4Cidr> {
+        match self {
+            WeaveCidr::None => Vec::new(),
+            WeaveCidr::Attach(items) => items
+                .iter()
+                .filter_map(|i| match i {
+                    CidrItem::Ip(c) => Some(*c),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A value that is not in the grammar. Displays as `invalid WEAVE_CIDR "<value>": <why>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CidrError {
+    /// The whole value as given.
+    pub value: String,
+    /// Why it was refused, naming the offending item and what to write instead.
+    pub why: String,
+}
+
+impl fmt::Display for CidrError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {ENV_NAME} {:?}: {}", self.value, self.why)
+    }
+}
+
+impl std::error::Error for CidrError {}
+
+/// Parses a whole `WEAVE_CIDR` value.
+///
+/// Errors: any item outside the grammar, `none` combined with other items, a prefix above
+/// 32, a `net:` subnet with host bits set, or an exact address that is the network or
+/// broadcast address of its own subnet (prefix ≤ 30).
+pub fn parse(value: &str) -> Result<WeaveCidr, CidrError> {
+    let fail = |why: String| CidrError {
+        value: value.to_string(),
+        why,
+    };
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if words == ["none"] {
+        return Ok(WeaveCidr::None);
+    }
+    let mut items = Vec::with_capacity(words.len());
+    for word in words {
+        if word == "none" {
+            return Err(fail(
+                "\"none\" must stand alone; remove it or the other items".to_string(),
+            ));
+        }
+        items.push(parse_item(word).map_err(fail)?);
+    }
+    Ok(WeaveCidr::Attach(items))
+}
+
+fn parse_item(word: &str) -> Result<CidrItem, String> {
+    if let Some(rest) = word.strip_prefix("net:") {
+        if rest == "default" {
+            return Ok(CidrItem::NetDefault);
+        }
+        let c = parse_cidr(rest).map_err(|why| format!("item {word:?}: {why}"))?;
+        if c.addr != c.network() {
+            return Err(format!(
+                "item {word:?} has host bits set; did you mean net:{}/{}?",
+                c.network(),
+                c.prefix
+            ));
+        }
+        return Ok(CidrItem::Net(c));
+    }
+    let rest = word.strip_prefix("ip:").unwrap_or(word);
+    let c = parse_cidr(rest).map_err(|why| format!("item {word:?}: {why}"))?;
+    if c.prefix <= 30 && (c.addr == c.network() || c.addr == c.broadcast()) {
+        return Err(format!(
+            "item {word:?} is the network or broadcast address of its subnet; \
+             give a host address, or net:{}/{} to allocate in it",
+            c.network(),
+            c.prefix
+        ));
+    }
+    Ok(CidrItem::Ip(c))
+}
+
+fn parse_cidr(s: &str) -> Result<Ipv4Cidr, String> {
+    const FORMS: &str =
+        "expected a.b.c.d/n, ip:a.b.c.d/n, net:a.b.c.d/n, net:default or none";
+    let (addr, prefix) = s
+        .split_once('/')
+        .ok_or_else(|| format!("missing /prefix; {FORMS}"))?;
+    let addr: Ipv4Addr = addr
+        .parse()
+        .map_err(|_| format!("{addr:?} is not an IPv4 address; {FORMS}"))?;
+    let prefix: u8 = match prefix.parse() {
+        Ok(p) if p <= 32 && !prefix.starts_with('+') => p,
+        _ => return Err(format!("prefix {prefix:?} is not a number from 0 to 32")),
+    };
+    Ok(Ipv4Cidr { addr, prefix })
+}
+
+/// Finds the `WEAVE_CIDR` value in a container `Env` list (`NAME=value` strings).
+///
+/// The first entry of the form `WEAVE_CIDR=...` wins, as in Docker; a bare `WEAVE_CIDR`
+/// without `=` is not an entry. Returns `None` when there is no such entry.
+pub fn find_in_env<'a, I>(env: I) -> Option<&'a str>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    env.into_iter()
+        .find_map(|e| e.strip_prefix(ENV_NAME)?.strip_prefix('='))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cidr(s: &str) -> Ipv4Cidr {
+        parse_cidr(s).unwrap()
+    }
+
+    #[test]
+    fn none_alone_means_leave_alone() {
+        assert_eq!(parse("none"), Ok(WeaveCidr::None));
+        assert_eq!(parse("  none\t"), Ok(WeaveCidr::None));
+    }
+
+    #[test]
+    fn empty_means_default_allocation() {
+        assert_eq!(parse(""), Ok(WeaveCidr::Attach(vec![])));
+        assert_eq!(parse(" \t\n"), Ok(WeaveCidr::Attach(vec![])));
+    }
+
+    #[test]
+    fn every_item_form() {
+        let got = parse("10.2.1.1/24 ip:10.2.1.2/24 net:10.3.0.0/16 net:default").unwrap();
+        assert_eq!(
+            got,
+            WeaveCidr::Attach(vec![
+                CidrItem::Ip(cidr("10.2.1.1/24")),
+                CidrItem::Ip(cidr("10.2.1.2/24")),
+                CidrItem::Net(cidr("10.3.0.0/16")),
+                CidrItem::NetDefault,
+            ])
+        );
+        assert_eq!(
+            got.expected_addrs(),
+            vec![cidr("10.2.1.1/24"), cidr("10.2.1.2/24")]
+        );
+    }
+
+    #[test]
+    fn host_routes_and_point_to_point_are_addresses() {
+        assert!(parse("10.0.0.0/32").is_ok());
+        assert!(parse("10.0.0.0/31").is_ok());
+        assert!(parse("10.0.0.1/31").is_ok());
+    }
+
+    #[test]
+    fn weave_args_are_canonical() {
+        let WeaveCidr::Attach(items) = parse("10.2.1.1/24 net:default net:10.0.0.0/8").unwrap()
+        else {
+            panic!("expected Attach");
+        };
+        let args: Vec<String> = items.iter().map(CidrItem::to_weave_arg).collect();
+        assert_eq!(args, ["ip:10.2.1.1/24", "net:default", "net:10.0.0.0/8"]);
+    }
+
+    #[test]
+    fn refusals_name_the_value_and_the_item() {
+        for (value, needle) in [
+            ("10.2.1.1", "missing /prefix"),
+            ("10.2.1.1/33", "prefix \"33\""),
+            ("10.2.1.1/+8", "prefix \"+8\""),
+            ("10.2.1/24", "not an IPv4 address"),
+            ("ip:", "missing /prefix"),
+            ("net:", "missing /prefix"),
+            ("net:10.2.1.1/24", "did you mean net:10.2.1.0/24"),
+            ("10.2.1.0/24", "network or broadcast"),
+            ("10.2.1.255/24", "network or broadcast"),
+            ("none 10.2.1.1/24", "\"none\" must stand alone"),
+            ("10.2.1.1/24,10.2.1.2/24", "prefix \"24,10.2.1.2/24\""),
+            ("foo:1.2.3.4/8", "not an IPv4 address"),
+            ("NONE", "missing /prefix"),
+            ("$(reboot)", "missing /prefix"),
+        ] {
+            let err = parse(value).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.starts_with(&format!("invalid WEAVE_CIDR {value:?}: ")),
+                "{text}"
+            );
+            assert!(text.contains(needle), "{value}: {text}");
+        }
+    }
+
+    #[test]
+    fn first_env_entry_wins_and_bare_name_is_not_an_entry() {
+        let env = ["A=1", "WEAVE_CIDR", "WEAVE_CIDRX=1", "WEAVE_CIDR=x", "WEAVE_CIDR=y"];
+        assert_eq!(find_in_env(env), Some("x"));
+        assert_eq!(find_in_env(["WEAVE_CIDR"]), None);
+        assert_eq!(find_in_env(["WEAVE_CIDR="]), Some(""));
+        assert_eq!(find_in_env(Vec::<&str>::new()), None);
+    }
+
+    #[test]
+    fn subnet_arithmetic() {
+        let c = cidr("10.2.1.77/24");
+        assert_eq!(c.network(), Ipv4Addr::new(10, 2, 1, 0));
+        assert_eq!(c.broadcast(), Ipv4Addr::new(10, 2, 1, 255));
+        assert_eq!(cidr("1.2.3.4/0").mask(), 0);
+        assert_eq!(cidr("1.2.3.4/32").mask(), u32::MAX);
+    }
+}
