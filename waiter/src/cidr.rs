@@ -169,8 +169,7 @@ fn parse_item(word: &str) -> Result<CidrItem, String> {
 }
 
 fn parse_cidr(s: &str) -> Result<Ipv4Cidr, String> {
-    const FORMS: &str =
-        "expected a.b.c.d/n, ip:a.b.c.d/n, net:a.b.c.d/n, net:default or none";
+    const FORMS: &str = "expected a.b.c.d/n, ip:a.b.c.d/n, net:a.b.c.d/n, net:default or none";
     let (addr, prefix) = s
         .split_once('/')
         .ok_or_else(|| format!("missing /prefix; {FORMS}"))?;
@@ -281,7 +280,13 @@ mod tests {
 
     #[test]
     fn first_env_entry_wins_and_bare_name_is_not_an_entry() {
-        let env = ["A=1", "WEAVE_CIDR", "WEAVE_CIDRX=1", "WEAVE_CIDR=x", "WEAVE_CIDR=y"];
+        let env = [
+            "A=1",
+            "WEAVE_CIDR",
+            "WEAVE_CIDRX=1",
+            "WEAVE_CIDR=x",
+            "WEAVE_CIDR=y",
+        ];
         assert_eq!(find_in_env(env), Some("x"));
         assert_eq!(find_in_env(["WEAVE_CIDR"]), None);
         assert_eq!(find_in_env(["WEAVE_CIDR="]), Some(""));

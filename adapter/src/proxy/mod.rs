@@ -1,0 +1,1 @@
+//! The Docker API proxy (DESIGN §7).
