@@ -1,3 +1,4 @@
 //! Support for the end-to-end tests: prerequisites, paths to built artifacts.
 
+pub mod docker;
 pub mod prereq;
