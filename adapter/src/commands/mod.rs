@@ -1,1 +1,2 @@
 //! One module per subcommand of `powerstrip-weave`.
+pub mod proxy;
