@@ -2,3 +2,4 @@
 
 pub mod docker;
 pub mod prereq;
+pub mod proxy;
