@@ -1,5 +1,8 @@
 //! powerstrip-weave: the create rewrite, the powerstrip adapter protocol, attach backends
-//! and the Docker API proxy. Pure cores (`rewrite`, `protocol`) wrapped by thin shells.
+//! and the Docker API proxy. Pure cores (`rewrite`, `protocol`) wrapped by thin shells
+//! (`docker`, `attach`, `hooks`, `events`, `server`, `commands`).
 
 pub mod commands;
+pub mod protocol;
 pub mod proxy;
+pub mod rewrite;
