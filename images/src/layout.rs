@@ -328,3 +328,6 @@ pub fn archive_tar(layout: &Layout, epoch: u64) -> Vec<u8> {
     add("oci-layout", EntryType::Regular, oci::OCI_LAYOUT.as_bytes());
     tar.into_inner().expect("archive into memory")
 }
+
+#[cfg(test)]
+mod tests;

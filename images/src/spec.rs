@@ -407,6 +407,15 @@ fn validate(spec: &str, raw: RawSpec) -> Result<Spec, SpecError> {
     })
 }
 
+/// Labels the kit sets itself on every image (see `layout::standard_annotations`).
+const RESERVED_LABELS: &[&str] = &[
+    "org.opencontainers.image.created",
+    "org.opencontainers.image.revision",
+    "org.opencontainers.image.source",
+    "org.opencontainers.image.version",
+    "org.opencontainers.image.title",
+];
+
 fn validate_config(raw: RawConfig) -> Result<Config, (String, String)> {
     for (i, e) in raw.env.iter().enumerate() {
         match e.split_once('=') {
@@ -417,6 +426,14 @@ fn validate_config(raw: RawConfig) -> Result<Config, (String, String)> {
                     format!("{e:?} is not KEY=VALUE"),
                 ))
             }
+        }
+    }
+    for key in RESERVED_LABELS {
+        if raw.labels.contains_key(*key) {
+            return Err((
+                format!("config.Labels {key:?}"),
+                "this label is set by the kit from the build (SOURCE_DATE_EPOCH, git, version): remove it".into(),
+            ));
         }
     }
     let mut volumes = BTreeSet::new();
@@ -571,3 +588,6 @@ fn check_no_loop(entries: &BTreeMap<String, Entry>, start: &str) -> Result<(), S
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
