@@ -3,3 +3,4 @@
 pub mod docker;
 pub mod kit;
 pub mod prereq;
+pub mod registry;
