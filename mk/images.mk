@@ -2,7 +2,8 @@
 #   make images [PLATFORMS=linux/amd64,linux/arm64]   build the archives (default: each spec's platforms)
 #   make load                                         docker load every archive
 #   make push REGISTRY=host:port                      skopeo copy every image, both tags
-IMAGES += weavewait
+IMAGES += weavewait weavewait-example powerstrip-weave
+STATIC_PACKAGES += adapter weavewait-example
 
 PLATFORMS ?=
 REGISTRY ?=

@@ -31,6 +31,7 @@ pub struct Built {
     pub refs: Vec<String>,
     pub archive_bytes: u64,
     pub payload_bytes: u64,
+    pub layer_bytes: u64,
 }
 
 /// Why an image was not built; every variant names the spec file, most the entry.
@@ -144,5 +145,6 @@ pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitErr
         root: layout.root,
         archive_bytes: tar.len() as u64,
         payload_bytes: layout.payload_bytes,
+        layer_bytes: layout.layer_bytes,
     })
 }

@@ -51,6 +51,8 @@ pub struct Layout {
     pub root: Descriptor,
     /// Sum of the file contents over all platforms, in bytes.
     pub payload_bytes: u64,
+    /// Sum of the compressed layer blobs, in bytes.
+    pub layer_bytes: u64,
 }
 
 /// A layout problem: the spec and inputs disagree (a file's bytes are missing for a
@@ -205,11 +207,13 @@ pub fn build(spec: &Spec, inputs: &[PlatformFiles], meta: &Meta) -> Result<Layou
     let mut blobs = Blobs(BTreeMap::new());
     let mut manifests = Vec::new();
     let mut docker = None;
+    let mut layer_bytes = 0;
 
     for input in inputs {
         let layer = layer_tar(&spec.entries, &input.files, meta.epoch)?;
         let (diff_id, _) = sha256(&layer);
         let layer_desc = blobs.add(oci::MEDIA_LAYER_GZIP, gzip(&layer));
+        layer_bytes += layer_desc.size;
         let c = &spec.config;
         let config = ImageConfig {
             created: created.clone(),
@@ -295,6 +299,7 @@ pub fn build(spec: &Spec, inputs: &[PlatformFiles], meta: &Meta) -> Result<Layou
             .flat_map(|i| i.files.values())
             .map(|b| b.len() as u64)
             .sum(),
+        layer_bytes,
     })
 }
 

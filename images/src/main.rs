@@ -102,14 +102,15 @@ fn main() -> ExitCode {
     for spec in &args.specs {
         match kit::build_spec_file(spec, &opts) {
             Ok(b) => println!(
-                "{} {} {} refs={} archive={} payload={} overhead={}",
+                "{} {} {} refs={} archive={} payload={} layers={} overhead={}",
                 b.name,
                 b.archive.display(),
                 b.root.digest,
                 b.refs.join(","),
                 b.archive_bytes,
                 b.payload_bytes,
-                b.archive_bytes.saturating_sub(b.payload_bytes)
+                b.layer_bytes,
+                b.archive_bytes as i64 - b.payload_bytes as i64
             ),
             Err(e) => {
                 eprintln!("image-kit: {e}");

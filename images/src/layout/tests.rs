@@ -195,6 +195,7 @@ fn single_platform_image_is_consistent_end_to_end() {
         }]
     );
     assert_eq!(layout.payload_bytes, 6);
+    assert_eq!(layout.layer_bytes, manifest.layers[0].size);
 }
 
 #[test]
