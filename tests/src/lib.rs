@@ -1,4 +1,6 @@
 //! Support for the end-to-end tests: prerequisites, paths to built artifacts.
 
 pub mod docker;
+pub mod kit;
 pub mod prereq;
+pub mod registry;
