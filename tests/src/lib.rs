@@ -1,5 +1,7 @@
 //! Support for the end-to-end tests: prerequisites, paths to built artifacts.
 
 pub mod docker;
+pub mod kit;
 pub mod prereq;
+pub mod registry;
 pub mod proxy;
