@@ -1,12 +1,8 @@
-<<<<<<< HEAD
-//! One module per subcommand of `powerstrip-weave`.
-pub mod proxy;
-=======
 //! One module per subcommand of `powerstrip-weave`; `serve` is what `adapter` and `launch`
 //! share.
 
 pub mod adapter;
 pub mod attach;
 pub mod launch;
+pub mod proxy;
 pub mod serve;
->>>>>>> refs/heads/adapter

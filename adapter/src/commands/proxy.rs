@@ -8,6 +8,10 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use argh::FromArgs;
 
+use crate::attach::bridge::BridgeConfig;
+use crate::attach::container::Attacher;
+use crate::attach::BackendSpec;
+use crate::events;
 use crate::proxy::adapters::AdaptersConfig;
 use crate::proxy::addr::{Addr, DEFAULT_LISTEN};
 use crate::proxy::chain::DEFAULT_TIMEOUT_SECS;
@@ -15,6 +19,8 @@ use crate::proxy::inprocess::{InProcess, PassThrough};
 use crate::proxy::server::Listener;
 use crate::proxy::service::Shared;
 use crate::proxy::tls;
+use crate::proxy::weave::{docker_client, Weave};
+use crate::rewrite::{RewriteConfig, DEFAULT_VOLUME_CONTAINER, DEFAULT_WAITER};
 
 /// A Docker API proxy for the docker CLI (point DOCKER_HOST at --listen).
 #[derive(FromArgs, Debug, Clone, PartialEq)]
@@ -49,6 +55,34 @@ pub struct ProxyArgs {
     /// bound on one external adapter call, in seconds (default 10)
     #[argh(option, default = "DEFAULT_TIMEOUT_SECS")]
     pub adapter_timeout: u64,
+
+    /// attach backend: bridge (default, native), weave, or command:<path>
+    #[argh(option, default = "BackendSpec::Bridge")]
+    pub attach: BackendSpec,
+
+    /// the Linux bridge of the bridge backend (default weave)
+    #[argh(option, default = "String::from(\"weave\")")]
+    pub bridge: String,
+
+    /// do not add the iptables FORWARD rule when creating the bridge
+    #[argh(switch)]
+    pub no_firewall: bool,
+
+    /// path of the waiter in containers (default /home/weavewait/wait-for-weave)
+    #[argh(option, default = "DEFAULT_WAITER.to_string()")]
+    pub waiter: String,
+
+    /// volume container carrying the waiter (default weavewait)
+    #[argh(option, default = "DEFAULT_VOLUME_CONTAINER.to_string()")]
+    pub volume_container: String,
+
+    /// do not follow Docker events nor attach waiting containers at start-up
+    #[argh(switch)]
+    pub no_events: bool,
+
+    /// no in-process weave hooks: a plain pass-through proxy (plus --adapters)
+    #[argh(switch)]
+    pub no_weave: bool,
 }
 
 /// Runs the proxy until SIGINT or SIGTERM. Errors (bad flags, unreadable files, address in
@@ -79,7 +113,11 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     if args.adapter_timeout == 0 {
         bail!("--adapter-timeout must be at least 1 second");
     }
-    let inprocess: Arc<dyn InProcess> = Arc::new(PassThrough);
+    let inprocess: Arc<dyn InProcess> = if args.no_weave {
+        Arc::new(PassThrough)
+    } else {
+        Arc::new(weave_hooks(&args, &docker).await?)
+    };
     let shared = Arc::new(Shared {
         adapters,
         hook_timeout: Duration::from_secs(args.adapter_timeout),
@@ -92,6 +130,42 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     let listener = Listener::bind(&listen, tls, model).await?;
     tracing::info!("proxy listening on {listen}, forwarding to {docker}");
     listener.serve(shared, docker, shutdown_signal()).await
+}
+
+/// The in-process weave hooks the flags describe; starts the events follower (which also
+/// attaches containers left waiting) unless `--no-events`.
+async fn weave_hooks(args: &ProxyArgs, docker: &Addr) -> anyhow::Result<Weave> {
+    if args.bridge.is_empty() || args.bridge.len() > 15 {
+        bail!(
+            "--bridge {:?}: a Linux interface name has 1 to 15 bytes",
+            args.bridge
+        );
+    }
+    if !args.waiter.starts_with('/') {
+        bail!("--waiter {:?}: give an absolute path", args.waiter);
+    }
+    let client = docker_client(docker).await?;
+    let bridge = BridgeConfig {
+        bridge: args.bridge.clone(),
+        firewall: !args.no_firewall,
+        ..BridgeConfig::default()
+    };
+    let attacher = Arc::new(Attacher::new(
+        client,
+        args.attach.build(&bridge),
+        args.waiter.clone(),
+        None,
+    ));
+    if !args.no_events {
+        tokio::spawn(events::follow(attacher.clone()));
+    }
+    Ok(Weave {
+        rewrite: RewriteConfig {
+            waiter: args.waiter.clone(),
+            volume_container: args.volume_container.clone(),
+        },
+        attacher,
+    })
 }
 
 async fn shutdown_signal() {

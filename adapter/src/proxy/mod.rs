@@ -3,7 +3,8 @@
 //! Pure cores: [`addr`] (endpoint spellings), [`route`] (which requests are ours),
 //! [`fnmatch`] and [`adapters`] (`adapters.yml`), [`envelope`] (powerstrip protocol v1).
 //! Shells: [`server`] (listen, TLS via [`tls`]), [`service`] (one request), [`upstream`]
-//! (the daemon), [`chain`] (external adapters), [`inprocess`] (the seam for §3–§5).
+//! (the daemon), [`chain`] (external adapters), [`inprocess`] (the seam for §3–§5) and
+//! [`weave`] (its implementation over the adapter's rewrite and attach).
 
 pub mod adapters;
 pub mod addr;
@@ -16,3 +17,4 @@ pub mod server;
 pub mod service;
 pub mod tls;
 pub mod upstream;
+pub mod weave;
