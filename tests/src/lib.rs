@@ -3,5 +3,5 @@
 pub mod docker;
 pub mod kit;
 pub mod prereq;
-pub mod registry;
 pub mod proxy;
+pub mod registry;
