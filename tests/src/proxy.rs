@@ -70,13 +70,14 @@ pub struct Proxy {
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl Proxy {
-    /// Starts `powerstrip-weave proxy --listen unix://<tmp>/proxy.sock ARGS...` and waits
-    /// (bounded) until the socket answers.
+    /// Starts `powerstrip-weave proxy --listen unix://<tmp>/proxy.sock --no-events ARGS...`
+    /// and waits (bounded) until the socket answers. `--no-events` because the daemon is
+    /// shared: a proxy following every `start` would attach other tests' containers.
     pub fn start(args: &[&str]) -> Proxy {
         let dir = TempDir::new("proxy");
         let sock = dir.join("proxy.sock");
         let listen = format!("unix://{}", sock.display());
-        let mut all = vec!["--listen", listen.as_str()];
+        let mut all = vec!["--listen", listen.as_str(), "--no-events"];
         all.extend_from_slice(args);
         Proxy::spawn(dir, listen.clone(), &all, |_| {
             std::os::unix::net::UnixStream::connect(&sock).is_ok()

@@ -66,6 +66,7 @@ fn tls_listener_with_client_certificates() {
         &[
             "--listen",
             &host,
+            "--no-events",
             "--tlscert",
             &cert,
             "--tlskey",

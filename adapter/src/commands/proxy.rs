@@ -76,6 +76,10 @@ pub struct ProxyArgs {
     #[argh(option, default = "DEFAULT_VOLUME_CONTAINER.to_string()")]
     pub volume_container: String,
 
+    /// only attach containers carrying this key=value label
+    #[argh(option, from_str_fn(label))]
+    pub label: Option<(String, String)>,
+
     /// do not follow Docker events nor attach waiting containers at start-up
     #[argh(switch)]
     pub no_events: bool,
@@ -83,6 +87,10 @@ pub struct ProxyArgs {
     /// no in-process weave hooks: a plain pass-through proxy (plus --adapters)
     #[argh(switch)]
     pub no_weave: bool,
+}
+
+fn label(s: &str) -> Result<(String, String), String> {
+    crate::commands::serve::parse_label(s)
 }
 
 /// Runs the proxy until SIGINT or SIGTERM. Errors (bad flags, unreadable files, address in
@@ -154,7 +162,7 @@ async fn weave_hooks(args: &ProxyArgs, docker: &Addr) -> anyhow::Result<Weave> {
         client,
         args.attach.build(&bridge),
         args.waiter.clone(),
-        None,
+        args.label.clone(),
     ));
     if !args.no_events {
         tokio::spawn(events::follow(attacher.clone()));

@@ -6,7 +6,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
-use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
@@ -32,7 +31,8 @@ pub fn acceptor(cert: &Path, key: &Path, ca: Option<&Path>) -> anyhow::Result<Tl
             key.display()
         )
     })?;
-    let provider = Arc::new(ring::default_provider());
+    // Graviola: pure Rust and assembly, so the static musl build needs no C cross compiler.
+    let provider = Arc::new(rustls_graviola::default_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .context("TLS: no usable protocol version")?;
