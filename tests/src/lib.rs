@@ -1,4 +1,5 @@
 //! Support for the end-to-end tests: prerequisites, paths to built artifacts.
 
 pub mod docker;
+pub mod netns;
 pub mod prereq;
