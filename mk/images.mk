@@ -45,3 +45,10 @@ static-arm64-test:
 	@rustup target list --installed | grep -qx '$(MUSL_ARM)' || rustup target add $(MUSL_ARM)
 	cargo build --release --target $(MUSL_ARM) $(addprefix -p ,$(ARM64_TEST_PACKAGES))
 test: static-arm64-test
+
+# Benchmark: build time of all images, archive overhead bytes.
+BENCHES += bench-images
+.PHONY: bench-images
+bench-images: images
+	bench/images.sh $(IMAGE_KIT) --image-version $(VERSION) --revision $(REVISION) \
+	  $(if $(PLATFORMS),--platforms $(PLATFORMS)) $(IMAGE_SPECS)
