@@ -111,15 +111,24 @@ fn arm64_binaries_from_the_image_run_under_qemu() {
         format!("weavewait-example {}", kit::version())
     );
 
-    // The waiter of the arm64 weavewait image is an arm64 static binary too.
-    let file = Command::new("file")
-        .arg(arm64_bin("wait-for-weave"))
-        .output()
-        .unwrap();
+    // The waiter of the arm64 weavewait image is an arm64 static binary too, and runs.
+    let waiter = arm64_bin("wait-for-weave");
+    let file = Command::new("file").arg(&waiter).output().unwrap();
     let file = String::from_utf8_lossy(&file.stdout);
     assert!(
         file.contains("ARM aarch64") && file.contains("statically linked"),
         "{file}"
+    );
+    let out = Command::new("timeout")
+        .args(["30", "qemu-aarch64-static"])
+        .arg(&waiter)
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("wait-for-weave {}", kit::version())
     );
 }
 
