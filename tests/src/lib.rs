@@ -2,4 +2,6 @@
 
 pub mod docker;
 pub mod netns;
+pub mod kit;
 pub mod prereq;
+pub mod registry;

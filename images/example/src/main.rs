@@ -1,0 +1,104 @@
+//! `weavewait-example [--iface NAME]`: the app of the weavewait-example image. Run behind
+//! the waiter (which execs it, so this process started when the waiter did), it prints how
+//! long the container waited for its network and the addresses of the interface:
+//!
+//! ```text
+//! waited 0.412 s for ethwe
+//! ethwe inet 10.255.0.51/24
+//! ethwe inet6 fe80::5c1e:9aff:fe3b:1/64
+//! ```
+//!
+//! Exit status: 0 with at least one address, 1 when the interface has none (or is
+//! missing), 2 on a usage error.
+
+mod report;
+
+use std::process::ExitCode;
+
+use nix::ifaddrs::getifaddrs;
+use nix::time::{clock_gettime, ClockId};
+use nix::unistd::{sysconf, SysconfVar};
+
+use report::{format_waited, prefix_len, start_ticks};
+
+fn usage() -> ExitCode {
+    eprintln!("usage: weavewait-example [--iface NAME] (default ethwe)");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let mut iface = "ethwe".to_string();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--version" => {
+                println!("weavewait-example {}", env!("CARGO_PKG_VERSION"));
+                return ExitCode::SUCCESS;
+            }
+            "--help" | "-h" => {
+                println!("usage: weavewait-example [--iface NAME]\nprints how long this process waited for NAME (default ethwe) and its addresses");
+                return ExitCode::SUCCESS;
+            }
+            "--iface" => match args.next() {
+                Some(name) if !name.is_empty() => iface = name,
+                _ => return usage(),
+            },
+            _ => return usage(),
+        }
+    }
+
+    match waited_seconds() {
+        Ok(secs) => println!("waited {} for {iface}", format_waited(secs)),
+        Err(e) => eprintln!("weavewait-example: cannot tell the wait time: {e}"),
+    }
+
+    let addrs = match getifaddrs() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("weavewait-example: getifaddrs: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut found = 0;
+    for ifa in addrs.filter(|a| a.interface_name == iface) {
+        let (Some(addr), mask) = (ifa.address, ifa.netmask) else {
+            continue;
+        };
+        if let Some(v4) = addr.as_sockaddr_in() {
+            let bits = mask
+                .as_ref()
+                .and_then(|m| m.as_sockaddr_in())
+                .map_or(32, |m| prefix_len(&m.ip().octets()));
+            println!("{iface} inet {}/{bits}", v4.ip());
+            found += 1;
+        } else if let Some(v6) = addr.as_sockaddr_in6() {
+            let bits = mask
+                .as_ref()
+                .and_then(|m| m.as_sockaddr_in6())
+                .map_or(128, |m| prefix_len(&m.ip().octets()));
+            println!("{iface} inet6 {}/{bits}", v6.ip());
+            found += 1;
+        }
+    }
+    if found == 0 {
+        println!("{iface}: no addresses");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// Seconds between this process's start (`/proc/self/stat` field 22, in clock ticks since
+/// boot; exec keeps it, so it is the waiter's start) and now on CLOCK_BOOTTIME, the clock
+/// that field counts on.
+fn waited_seconds() -> Result<f64, String> {
+    let stat =
+        std::fs::read_to_string("/proc/self/stat").map_err(|e| format!("/proc/self/stat: {e}"))?;
+    let ticks = start_ticks(&stat).ok_or("/proc/self/stat: no start time field")?;
+    let hz = match sysconf(SysconfVar::CLK_TCK) {
+        Ok(Some(hz)) if hz > 0 => hz as f64,
+        _ => return Err("sysconf(_SC_CLK_TCK) failed".into()),
+    };
+    let now = clock_gettime(ClockId::CLOCK_BOOTTIME).map_err(|e| format!("clock_gettime: {e}"))?;
+    let now = now.tv_sec() as f64 + now.tv_nsec() as f64 / 1e9;
+    Ok((now - ticks as f64 / hz).max(0.0))
+}

@@ -1,0 +1,150 @@
+//! The thin shell around the core: read a spec file and the bytes it names, run
+//! [`layout::build`], write the archive atomically.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::archive::write_atomic;
+use crate::layout::{self, LayoutError, Meta, PlatformFiles};
+use crate::oci::Descriptor;
+use crate::spec::{self, EntryKind, Platform, Source, SpecError};
+
+/// How to build: where archives go (`out_dir`, e.g. `target/images`), where our static
+/// binaries are (`target_dir`, holding `<rust target>/release/<binary>`), the platforms
+/// that override the spec's (`None`: the spec's, else linux/amd64), and the [`Meta`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub out_dir: PathBuf,
+    pub target_dir: PathBuf,
+    pub platforms: Option<Vec<Platform>>,
+    pub meta: Meta,
+}
+
+/// One image written: its name, the archive path, the descriptor index.json points to
+/// (its `digest` is what registries and `docker pull` show), the `name:tag` references
+/// `docker load` applies, and sizes in bytes.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub name: String,
+    pub archive: PathBuf,
+    pub root: Descriptor,
+    pub refs: Vec<String>,
+    pub archive_bytes: u64,
+    pub payload_bytes: u64,
+    pub layer_bytes: u64,
+}
+
+/// Why an image was not built; every variant names the spec file, most the entry.
+#[derive(Debug, thiserror::Error)]
+pub enum KitError {
+    /// The spec file is invalid (see [`spec::parse`]).
+    #[error("{0}")]
+    Spec(#[from] SpecError),
+    /// The spec file itself cannot be read.
+    #[error("{spec}: cannot read the spec file: {source}")]
+    ReadSpec {
+        spec: String,
+        source: std::io::Error,
+    },
+    /// A file the spec names cannot be read.
+    #[error("{spec}: {entry}: cannot read {path}: {source}{hint}")]
+    ReadFile {
+        spec: String,
+        entry: String,
+        path: PathBuf,
+        source: std::io::Error,
+        hint: String,
+    },
+    /// The core refused the inputs.
+    #[error("{spec}: {source}")]
+    Layout { spec: String, source: LayoutError },
+    /// The archive cannot be written (nothing was left at the destination).
+    #[error("{spec}: {source}")]
+    Write {
+        spec: String,
+        source: std::io::Error,
+    },
+}
+
+/// The tags every image gets: `latest` and the version.
+pub fn default_tags(version: &str) -> Vec<String> {
+    vec!["latest".to_string(), version.to_string()]
+}
+
+/// Builds the image of the spec file at `spec_path` into `<out_dir>/<name>.tar`.
+///
+/// Errors: a [`KitError`] naming the spec and the entry; the archive is then not written
+/// (an older archive at the destination stays as it was).
+pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitError> {
+    let spec_name = spec_path.display().to_string();
+    let text = std::fs::read_to_string(spec_path).map_err(|source| KitError::ReadSpec {
+        spec: spec_name.clone(),
+        source,
+    })?;
+    let spec = spec::parse(&spec_name, &text)?;
+    let platforms = match (&opts.platforms, spec.platforms.is_empty()) {
+        (Some(p), _) => p.clone(),
+        (None, false) => spec.platforms.clone(),
+        (None, true) => vec![Platform::default_platform()],
+    };
+    let spec_dir = spec_path.parent().unwrap_or(Path::new("."));
+    let mut inputs = Vec::new();
+    for platform in platforms {
+        let mut files = BTreeMap::new();
+        for entry in &spec.entries {
+            let EntryKind::File { source, .. } = &entry.kind else {
+                continue;
+            };
+            let (path, hint) = match source {
+                Source::Text(t) => {
+                    files.insert(entry.path.clone(), t.clone().into_bytes());
+                    continue;
+                }
+                Source::Host(h) => (spec_dir.join(h), String::new()),
+                Source::Build(b) => (
+                    opts.target_dir
+                        .join(platform.rust_target())
+                        .join("release")
+                        .join(b),
+                    match platform.architecture.as_str() {
+                        "arm64" => " (build it with `make static-arm64`)".to_string(),
+                        _ => " (build it with `make static`)".to_string(),
+                    },
+                ),
+            };
+            let bytes = std::fs::read(&path).map_err(|source| KitError::ReadFile {
+                spec: spec_name.clone(),
+                entry: entry.origin.clone(),
+                path: path.clone(),
+                source,
+                hint,
+            })?;
+            files.insert(entry.path.clone(), bytes);
+        }
+        inputs.push(PlatformFiles { platform, files });
+    }
+    let layout = layout::build(&spec, &inputs, &opts.meta).map_err(|source| KitError::Layout {
+        spec: spec_name.clone(),
+        source,
+    })?;
+    let tar = layout::archive_tar(&layout, opts.meta.epoch);
+    let archive = opts.out_dir.join(format!("{}.tar", spec.name));
+    write_atomic(&archive, &tar).map_err(|source| KitError::Write {
+        spec: spec_name.clone(),
+        source,
+    })?;
+    Ok(Built {
+        refs: opts
+            .meta
+            .tags
+            .iter()
+            .map(|t| format!("{}:{t}", spec.name))
+            .collect(),
+        name: spec.name,
+        archive,
+        root: layout.root,
+        archive_bytes: tar.len() as u64,
+        payload_bytes: layout.payload_bytes,
+        layer_bytes: layout.layer_bytes,
+    })
+}

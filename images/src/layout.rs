@@ -1,0 +1,338 @@
+//! The pure core: a validated [`Spec`] plus the bytes of its files → layer tar → blobs,
+//! config, manifest, index and docker `manifest.json` → the archive tar. No I/O, no clock:
+//! every time field is [`Meta::epoch`], every owner is 0:0, entries are sorted and gzip
+//! runs with fixed settings, so equal inputs give byte-identical output.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use flate2::{Compression, GzBuilder};
+use sha2::{Digest, Sha256};
+use tar::{EntryType, Header};
+
+use crate::oci::{
+    self, ContainerConfig, Descriptor, DockerManifest, Empty, History, ImageConfig, Index,
+    Manifest, PlatformJson, RootFs,
+};
+use crate::spec::{Entry, EntryKind, Platform, Spec};
+use crate::time::rfc3339;
+
+/// What the build knows besides the spec: SOURCE_DATE_EPOCH (`epoch`, seconds), the git
+/// `revision`, the `source` repository URL, the `version`, and the tags `docker load`
+/// applies (e.g. `["latest", "0.1.0"]`, the first is the layout's ref name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    pub epoch: u64,
+    pub revision: String,
+    pub source: String,
+    pub version: String,
+    pub tags: Vec<String>,
+}
+
+/// The bytes of every file entry of a spec for one platform, keyed by entry path
+/// (normalised, as in [`Entry::path`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformFiles {
+    pub platform: Platform,
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+/// A complete image, ready to be written: `blobs` by hex digest, the three top-level
+/// files, the descriptor index.json points to, and sizes for the overhead figure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// Content-addressed blobs: hex sha256 → bytes (layers, configs, manifests, index).
+    pub blobs: BTreeMap<String, Vec<u8>>,
+    /// `index.json` (an OCI index with one descriptor: the image or the platform index).
+    pub index_json: Vec<u8>,
+    /// docker-archive `manifest.json` (the first platform only: `docker load` takes one).
+    pub docker_manifest_json: Vec<u8>,
+    /// The descriptor in index.json: what a registry stores under the tags.
+    pub root: Descriptor,
+    /// Sum of the file contents over all platforms, in bytes.
+    pub payload_bytes: u64,
+    /// Sum of the compressed layer blobs, in bytes.
+    pub layer_bytes: u64,
+}
+
+/// A layout problem: the spec and inputs disagree (a file's bytes are missing for a
+/// platform), or a path cannot be stored in a tar header.
+#[derive(Debug, thiserror::Error)]
+#[error("{entry}: {message}")]
+pub struct LayoutError {
+    /// The spec entry (origin text, e.g. `files[0] "/bin/sh"`) or the item concerned.
+    pub entry: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// `sha256:<hex>` of `bytes` and the hex alone.
+pub fn sha256(bytes: &[u8]) -> (String, String) {
+    let hex: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    (format!("sha256:{hex}"), hex)
+}
+
+/// The uncompressed layer: a GNU tar of `entries` in path order, uid/gid 0, no user or
+/// group names, mtime `epoch`, file bytes from `files`.
+///
+/// Errors: a file entry without bytes in `files`, or a path a tar header cannot hold.
+pub fn layer_tar(
+    entries: &[Entry],
+    files: &BTreeMap<String, Vec<u8>>,
+    epoch: u64,
+) -> Result<Vec<u8>, LayoutError> {
+    let mut sorted: Vec<&Entry> = entries.iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut tar = tar::Builder::new(Vec::new());
+    for entry in sorted {
+        let fail = |e: std::io::Error| LayoutError {
+            entry: entry.origin.clone(),
+            message: e.to_string(),
+        };
+        match &entry.kind {
+            EntryKind::Dir { mode } => {
+                let mut h = header(EntryType::Directory, *mode, 0, epoch);
+                tar.append_data(&mut h, format!("{}/", entry.path), std::io::empty())
+                    .map_err(fail)?;
+            }
+            EntryKind::File { mode, .. } => {
+                let bytes = files.get(&entry.path).ok_or_else(|| LayoutError {
+                    entry: entry.origin.clone(),
+                    message: "no bytes given for this file".into(),
+                })?;
+                let mut h = header(EntryType::Regular, *mode, bytes.len() as u64, epoch);
+                tar.append_data(&mut h, &entry.path, bytes.as_slice())
+                    .map_err(fail)?;
+            }
+            EntryKind::Symlink { target } => {
+                let mut h = header(EntryType::Symlink, 0o777, 0, epoch);
+                tar.append_link(&mut h, &entry.path, target).map_err(fail)?;
+            }
+        }
+    }
+    tar.into_inner().map_err(|e| LayoutError {
+        entry: "layer".into(),
+        message: e.to_string(),
+    })
+}
+
+fn header(kind: EntryType, mode: u32, size: u64, epoch: u64) -> Header {
+    let mut h = Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(mode);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_size(size);
+    h.set_mtime(epoch);
+    h
+}
+
+/// gzip with fixed settings: level 9, header mtime 0, OS byte 255 ("unknown"), no name.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(Vec::new(), Compression::best());
+    // Writing into a Vec cannot fail.
+    gz.write_all(bytes).expect("gzip into memory");
+    gz.finish().expect("gzip into memory")
+}
+
+fn json(value: &impl serde::Serialize) -> Vec<u8> {
+    // Our document types hold only strings, numbers and string maps: serialisation cannot fail.
+    serde_json::to_vec(value).expect("image JSON serialises")
+}
+
+fn platform_json(p: &Platform) -> PlatformJson {
+    PlatformJson {
+        architecture: p.architecture.clone(),
+        os: p.os.clone(),
+        variant: p.variant.clone(),
+    }
+}
+
+/// The five org.opencontainers.image.* annotations, also used as labels.
+pub fn standard_annotations(spec: &Spec, meta: &Meta) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (oci::ANN_CREATED.to_string(), rfc3339(meta.epoch)),
+        (oci::ANN_REVISION.to_string(), meta.revision.clone()),
+        (oci::ANN_SOURCE.to_string(), meta.source.clone()),
+        (oci::ANN_VERSION.to_string(), meta.version.clone()),
+        (oci::ANN_TITLE.to_string(), spec.title.clone()),
+    ])
+}
+
+struct Blobs(BTreeMap<String, Vec<u8>>);
+
+impl Blobs {
+    fn add(&mut self, media_type: &str, bytes: Vec<u8>) -> Descriptor {
+        let (digest, hex) = sha256(&bytes);
+        let size = bytes.len() as u64;
+        self.0.insert(hex, bytes);
+        Descriptor {
+            media_type: media_type.into(),
+            digest,
+            size,
+            platform: None,
+            annotations: BTreeMap::new(),
+        }
+    }
+}
+
+/// Path of a blob inside the archive, `blobs/sha256/<hex>`, from its `sha256:<hex>` digest.
+pub fn blob_path(digest: &str) -> String {
+    format!("blobs/{}", digest.replacen(':', "/", 1))
+}
+
+/// Builds every blob and JSON document of the image described by `spec` for each of
+/// `inputs` (one per platform, in order; the first also goes into the docker-archive
+/// `manifest.json`). One platform: index.json points at its manifest. Several: at an
+/// image index blob listing one manifest per platform.
+///
+/// Errors: no platforms, or a [`layer_tar`] error.
+pub fn build(spec: &Spec, inputs: &[PlatformFiles], meta: &Meta) -> Result<Layout, LayoutError> {
+    if inputs.is_empty() {
+        return Err(LayoutError {
+            entry: "platforms".into(),
+            message: "no platform to build".into(),
+        });
+    }
+    let created = rfc3339(meta.epoch);
+    let annotations = standard_annotations(spec, meta);
+    let mut labels = spec.config.labels.clone();
+    labels.extend(annotations.clone());
+    let mut blobs = Blobs(BTreeMap::new());
+    let mut manifests = Vec::new();
+    let mut docker = None;
+    let mut layer_bytes = 0;
+
+    for input in inputs {
+        let layer = layer_tar(&spec.entries, &input.files, meta.epoch)?;
+        let (diff_id, _) = sha256(&layer);
+        let layer_desc = blobs.add(oci::MEDIA_LAYER_GZIP, gzip(&layer));
+        layer_bytes += layer_desc.size;
+        let c = &spec.config;
+        let config = ImageConfig {
+            created: created.clone(),
+            architecture: input.platform.architecture.clone(),
+            os: input.platform.os.clone(),
+            variant: input.platform.variant.clone(),
+            config: ContainerConfig {
+                user: c.user.clone(),
+                exposed_ports: c
+                    .exposed_ports
+                    .iter()
+                    .map(|p| (p.clone(), Empty {}))
+                    .collect(),
+                env: c.env.clone(),
+                entrypoint: c.entrypoint.clone(),
+                cmd: c.cmd.clone(),
+                volumes: c.volumes.iter().map(|v| (v.clone(), Empty {})).collect(),
+                working_dir: c.working_dir.clone(),
+                labels: labels.clone(),
+                stop_signal: c.stop_signal.clone(),
+            },
+            rootfs: RootFs {
+                kind: "layers".into(),
+                diff_ids: vec![diff_id],
+            },
+            history: vec![History {
+                created: created.clone(),
+                created_by: format!("image-kit {}", env!("CARGO_PKG_VERSION")),
+            }],
+        };
+        let config_desc = blobs.add(oci::MEDIA_CONFIG, json(&config));
+        if docker.is_none() {
+            docker = Some(DockerManifest {
+                config: blob_path(&config_desc.digest),
+                repo_tags: meta
+                    .tags
+                    .iter()
+                    .map(|t| format!("{}:{t}", spec.name))
+                    .collect(),
+                layers: vec![blob_path(&layer_desc.digest)],
+            });
+        }
+        let manifest = Manifest {
+            schema_version: 2,
+            media_type: oci::MEDIA_MANIFEST.into(),
+            config: config_desc,
+            layers: vec![layer_desc],
+            annotations: annotations.clone(),
+        };
+        let mut desc = blobs.add(oci::MEDIA_MANIFEST, json(&manifest));
+        desc.platform = Some(platform_json(&input.platform));
+        manifests.push(desc);
+    }
+
+    let mut root = if manifests.len() == 1 {
+        manifests.pop().expect("one manifest")
+    } else {
+        let index = Index {
+            schema_version: 2,
+            media_type: oci::MEDIA_INDEX.into(),
+            manifests,
+            annotations: annotations.clone(),
+        };
+        blobs.add(oci::MEDIA_INDEX, json(&index))
+    };
+    if let Some(tag) = meta.tags.first() {
+        root.annotations
+            .insert(oci::ANN_REF_NAME.to_string(), tag.clone());
+    }
+    let index_json = json(&Index {
+        schema_version: 2,
+        media_type: oci::MEDIA_INDEX.into(),
+        manifests: vec![root.clone()],
+        annotations: BTreeMap::new(),
+    });
+    Ok(Layout {
+        blobs: blobs.0,
+        index_json,
+        docker_manifest_json: json(&vec![docker.expect("one platform at least")]),
+        root,
+        payload_bytes: inputs
+            .iter()
+            .flat_map(|i| i.files.values())
+            .map(|b| b.len() as u64)
+            .sum(),
+        layer_bytes,
+    })
+}
+
+/// The archive: a plain tar holding `blobs/`, `blobs/sha256/`, every blob, `index.json`,
+/// `manifest.json` and `oci-layout`, in that (sorted) order, modes 0755/0644, uid/gid 0,
+/// mtime `epoch`. It is an OCI image layout and a docker-archive at once.
+pub fn archive_tar(layout: &Layout, epoch: u64) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    // Every path here is short ASCII and the sink is a Vec: appending cannot fail.
+    let mut add = |path: &str, kind: EntryType, data: &[u8]| {
+        let mode = if kind == EntryType::Directory {
+            0o755
+        } else {
+            0o644
+        };
+        let mut h = header(kind, mode, data.len() as u64, epoch);
+        tar.append_data(&mut h, path, data)
+            .expect("archive entry into memory");
+    };
+    add("blobs/", EntryType::Directory, b"");
+    add("blobs/sha256/", EntryType::Directory, b"");
+    for (hex, bytes) in &layout.blobs {
+        add(&format!("blobs/sha256/{hex}"), EntryType::Regular, bytes);
+    }
+    add("index.json", EntryType::Regular, &layout.index_json);
+    add(
+        "manifest.json",
+        EntryType::Regular,
+        &layout.docker_manifest_json,
+    );
+    add("oci-layout", EntryType::Regular, oci::OCI_LAYOUT.as_bytes());
+    tar.into_inner().expect("archive into memory")
+}
+
+#[cfg(test)]
+mod tests;

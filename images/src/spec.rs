@@ -1,0 +1,593 @@
+//! Image specs: one TOML file per image, parsed and validated with no I/O.
+//!
+//! ```toml
+//! name = "weavewait"                 # image name: target/images/<name>.tar, tags <name>:latest, <name>:<version>
+//! title = "weavewait"                # optional: org.opencontainers.image.title (default: name)
+//! platforms = ["linux/amd64"]        # optional: default linux/amd64; the kit's --platforms overrides
+//!
+//! [config]                           # Docker's names (image config `config` object)
+//! Entrypoint = ["/home/weavewait/wait-for-weave"]
+//! Cmd = []
+//! Env = ["WAIT_FOR_WEAVE_QUIT=yes"]
+//! WorkingDir = "/"
+//! User = "0:0"
+//! Volumes = ["/home/weavewait"]
+//! ExposedPorts = ["80/tcp"]
+//! StopSignal = "SIGTERM"
+//! Labels = { "org.example.key" = "value" }
+//!
+//! [[files]]
+//! path = "/home/weavewait/wait-for-weave"
+//! build = "wait-for-weave"           # static binary target/<rust target of the platform>/release/<build>
+//! mode = "0755"                      # octal string, default "0644"
+//! [[files]]
+//! path = "/bin/busybox"
+//! host = "/bin/busybox"              # a host file (relative paths are relative to the spec file)
+//! [[files]]
+//! path = "/etc/passwd"
+//! text = "root:x:0:0:root:/:/bin/sh\n"
+//! [[dirs]]
+//! path = "/tmp"
+//! mode = "1777"                      # default "0755"
+//! [[symlinks]]
+//! path = "/bin/sh"
+//! target = "busybox"
+//! ```
+//!
+//! Unknown keys are errors. Paths are normalised (`.`, `..`, repeated `/`); a path that
+//! leaves the image root, a duplicate path, an entry under a file or symlink, a bad mode and
+//! a symlink loop are errors naming the spec file and the entry (`files[2] "/bin/sh"`).
+//! Parent directories that no entry names are added with mode 0755.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Deserialize;
+
+/// A spec problem: which spec file (as given by the caller), which entry when there is
+/// one (e.g. `files[0] "/home/weavewait/wait-for-weave"` or `line 7`), and why.
+/// Displays as one line: `<spec>: <entry>: <message>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError {
+    /// The spec file, as the caller names it (usually its path).
+    pub spec: String,
+    /// The offending entry or location, if any.
+    pub entry: Option<String>,
+    /// What is wrong and, where it helps, what to do.
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.entry {
+            Some(entry) => write!(f, "{}: {}: {}", self.spec, entry, self.message),
+            None => write!(f, "{}: {}", self.spec, self.message),
+        }
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// The spec file as written (serde, `deny_unknown_fields` on every table).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    name: String,
+    title: Option<String>,
+    #[serde(default)]
+    platforms: Vec<String>,
+    #[serde(default)]
+    config: RawConfig,
+    #[serde(default)]
+    files: Vec<RawFile>,
+    #[serde(default)]
+    dirs: Vec<RawDir>,
+    #[serde(default)]
+    symlinks: Vec<RawSymlink>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct RawConfig {
+    entrypoint: Option<Vec<String>>,
+    cmd: Option<Vec<String>>,
+    #[serde(default)]
+    env: Vec<String>,
+    working_dir: Option<String>,
+    user: Option<String>,
+    #[serde(default)]
+    volumes: Vec<String>,
+    #[serde(default)]
+    exposed_ports: Vec<String>,
+    stop_signal: Option<String>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    path: String,
+    mode: Option<String>,
+    build: Option<String>,
+    host: Option<String>,
+    text: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDir {
+    path: String,
+    mode: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSymlink {
+    path: String,
+    target: String,
+}
+
+/// A validated image spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    /// Image name (repository), e.g. `weavewait`.
+    pub name: String,
+    /// `org.opencontainers.image.title`; defaults to `name`.
+    pub title: String,
+    /// Platforms asked for by the spec (may be empty: the caller picks the default).
+    pub platforms: Vec<Platform>,
+    /// The image config's `config` object.
+    pub config: Config,
+    /// Every entry of the root filesystem layer, sorted by path, parents included.
+    pub entries: Vec<Entry>,
+}
+
+/// The runtime part of an image config (OCI image-spec config.md `config`, Docker's names).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// `Entrypoint`; `None` leaves it unset.
+    pub entrypoint: Option<Vec<String>>,
+    /// `Cmd`; `None` leaves it unset.
+    pub cmd: Option<Vec<String>>,
+    /// `Env`, each `KEY=VALUE`, in spec order.
+    pub env: Vec<String>,
+    /// `WorkingDir`, absolute.
+    pub working_dir: Option<String>,
+    /// `User` (`uid`, `uid:gid`, or names).
+    pub user: Option<String>,
+    /// `Volumes`: absolute, normalised paths, sorted.
+    pub volumes: BTreeSet<String>,
+    /// `ExposedPorts`: `port/proto`, sorted.
+    pub exposed_ports: BTreeSet<String>,
+    /// `StopSignal`.
+    pub stop_signal: Option<String>,
+    /// `Labels` from the spec (the kit adds the org.opencontainers.image.* ones).
+    pub labels: BTreeMap<String, String>,
+}
+
+/// One entry of the layer: `path` is relative to the image root, normalised, without a
+/// leading `/` (e.g. `home/weavewait/wait-for-weave`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Normalised path inside the image, no leading `/`.
+    pub path: String,
+    /// What the entry is.
+    pub kind: EntryKind,
+    /// Where the entry comes from in the spec, for errors: `files[0] "/bin/sh"`, or
+    /// `parent of files[0] "/bin/sh"` for implicit directories.
+    pub origin: String,
+}
+
+/// The kinds of layer entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A regular file with permission bits `mode` (≤ 0o7777).
+    File { source: Source, mode: u32 },
+    /// A directory with permission bits `mode`.
+    Dir { mode: u32 },
+    /// A symbolic link to `target` (kept verbatim; may dangle).
+    Symlink { target: String },
+}
+
+/// Where a file's bytes come from; the shell reads them, the core never does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A binary of ours: `target/<rust target of the platform>/release/<name>`.
+    Build(String),
+    /// A host file; relative paths are relative to the spec file's directory.
+    Host(String),
+    /// Inline text from the spec.
+    Text(String),
+}
+
+/// An OCI platform (image-spec image-index.md `platform`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Platform {
+    /// `os`, e.g. `linux`.
+    pub os: String,
+    /// `architecture` in Go's names, e.g. `amd64`, `arm64`.
+    pub architecture: String,
+    /// `variant`, e.g. `v8` for arm64.
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    /// Parses `os/arch[/variant]`; only `linux/amd64` and `linux/arm64` (`/v8`) are
+    /// supported, since the kit builds our binaries for their static Rust targets.
+    ///
+    /// Errors: the text of the message, naming the platforms that work.
+    pub fn parse(text: &str) -> Result<Platform, String> {
+        match text {
+            "linux/amd64" => Ok(Platform::new("amd64", None)),
+            "linux/arm64" | "linux/arm64/v8" => Ok(Platform::new("arm64", Some("v8"))),
+            other => Err(format!(
+                "unsupported platform {other:?}: use linux/amd64 or linux/arm64"
+            )),
+        }
+    }
+
+    fn new(architecture: &str, variant: Option<&str>) -> Platform {
+        Platform {
+            os: "linux".into(),
+            architecture: architecture.into(),
+            variant: variant.map(Into::into),
+        }
+    }
+
+    /// The default platform: `linux/amd64`.
+    pub fn default_platform() -> Platform {
+        Platform::new("amd64", None)
+    }
+
+    /// The static Rust target our binaries are built with for this platform:
+    /// `x86_64-unknown-linux-musl` or `aarch64-unknown-linux-musl`.
+    pub fn rust_target(&self) -> &'static str {
+        match self.architecture.as_str() {
+            "arm64" => "aarch64-unknown-linux-musl",
+            _ => "x86_64-unknown-linux-musl",
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses and validates the TOML text of one spec. `spec` names the file in errors.
+///
+/// Errors: a [`SpecError`] naming the spec and the entry (or TOML line): unknown keys,
+/// bad names, modes, platforms or env entries, paths leaving the root, duplicate paths,
+/// entries under files or symlinks, symlink loops.
+pub fn parse(spec: &str, text: &str) -> Result<Spec, SpecError> {
+    let raw: RawSpec = toml::from_str(text).map_err(|e| toml_error(spec, text, &e))?;
+    validate(spec, raw)
+}
+
+fn toml_error(spec: &str, text: &str, e: &toml::de::Error) -> SpecError {
+    let entry = e.span().map(|span| {
+        let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+        format!("line {line}")
+    });
+    SpecError {
+        spec: spec.into(),
+        entry,
+        message: e.message().trim().replace('\n', " "),
+    }
+}
+
+fn validate(spec: &str, raw: RawSpec) -> Result<Spec, SpecError> {
+    let err = |entry: Option<String>, message: String| SpecError {
+        spec: spec.into(),
+        entry,
+        message,
+    };
+    if !valid_name(&raw.name) {
+        return Err(err(
+            Some("name".into()),
+            format!(
+                "invalid image name {:?}: use lower-case letters, digits and single . _ - / between them",
+                raw.name
+            ),
+        ));
+    }
+    let mut platforms = Vec::new();
+    for (i, p) in raw.platforms.iter().enumerate() {
+        let platform = Platform::parse(p).map_err(|m| err(Some(format!("platforms[{i}]")), m))?;
+        if platforms.contains(&platform) {
+            return Err(err(
+                Some(format!("platforms[{i}]")),
+                format!("platform {p:?} is listed twice"),
+            ));
+        }
+        platforms.push(platform);
+    }
+    let config = validate_config(raw.config).map_err(|(entry, m)| err(Some(entry), m))?;
+
+    let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
+    let mut explicit = Vec::new();
+    for (i, f) in raw.files.into_iter().enumerate() {
+        let origin = format!("files[{i}] {:?}", f.path);
+        let source = match (f.build, f.host, f.text) {
+            (Some(b), None, None) if !b.is_empty() && !b.contains('/') => Source::Build(b),
+            (Some(b), None, None) => {
+                return Err(err(
+                    Some(origin),
+                    format!("build = {b:?} must be a binary name, e.g. \"wait-for-weave\""),
+                ))
+            }
+            (None, Some(h), None) if !h.is_empty() => Source::Host(h),
+            (None, None, Some(t)) => Source::Text(t),
+            _ => {
+                return Err(err(
+                    Some(origin),
+                    "give exactly one of build, host or text".into(),
+                ))
+            }
+        };
+        let mode =
+            parse_mode(f.mode.as_deref(), 0o644).map_err(|m| err(Some(origin.clone()), m))?;
+        explicit.push((f.path, origin, EntryKind::File { source, mode }));
+    }
+    for (i, d) in raw.dirs.into_iter().enumerate() {
+        let origin = format!("dirs[{i}] {:?}", d.path);
+        let mode =
+            parse_mode(d.mode.as_deref(), 0o755).map_err(|m| err(Some(origin.clone()), m))?;
+        explicit.push((d.path, origin, EntryKind::Dir { mode }));
+    }
+    for (i, s) in raw.symlinks.into_iter().enumerate() {
+        let origin = format!("symlinks[{i}] {:?}", s.path);
+        if s.target.is_empty() || s.target.contains('\0') {
+            return Err(err(
+                Some(origin),
+                "target must be a non-empty path without NUL".into(),
+            ));
+        }
+        explicit.push((s.path, origin, EntryKind::Symlink { target: s.target }));
+    }
+    for (path, origin, kind) in explicit {
+        let path = normalize(&path).map_err(|m| err(Some(origin.clone()), m))?;
+        if let Some(other) = entries.get(&path) {
+            return Err(err(
+                Some(origin),
+                format!("duplicate path: {} names it too", other.origin),
+            ));
+        }
+        entries.insert(path.clone(), Entry { path, kind, origin });
+    }
+
+    // Parents: add the missing ones as directories; refuse entries below files/symlinks.
+    let paths: Vec<String> = entries.keys().cloned().collect();
+    for path in paths {
+        let origin = entries[&path].origin.clone();
+        let mut parent = path.as_str();
+        while let Some(cut) = parent.rfind('/') {
+            parent = &parent[..cut];
+            match entries.get(parent) {
+                Some(Entry {
+                    kind: EntryKind::Dir { .. },
+                    ..
+                }) => {}
+                Some(other) => {
+                    return Err(err(
+                        Some(origin),
+                        format!("its parent /{parent} is not a directory ({})", other.origin),
+                    ))
+                }
+                None => {
+                    entries.insert(
+                        parent.to_string(),
+                        Entry {
+                            path: parent.to_string(),
+                            kind: EntryKind::Dir { mode: 0o755 },
+                            origin: format!("parent of {origin}"),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    for entry in entries.values() {
+        if let EntryKind::Symlink { .. } = entry.kind {
+            check_no_loop(&entries, &entry.path).map_err(|m| err(Some(entry.origin.clone()), m))?;
+        }
+    }
+    Ok(Spec {
+        title: raw.title.unwrap_or_else(|| raw.name.clone()),
+        name: raw.name,
+        platforms,
+        config,
+        entries: entries.into_values().collect(),
+    })
+}
+
+/// Labels the kit sets itself on every image (see `layout::standard_annotations`).
+const RESERVED_LABELS: &[&str] = &[
+    "org.opencontainers.image.created",
+    "org.opencontainers.image.revision",
+    "org.opencontainers.image.source",
+    "org.opencontainers.image.version",
+    "org.opencontainers.image.title",
+];
+
+fn validate_config(raw: RawConfig) -> Result<Config, (String, String)> {
+    for (i, e) in raw.env.iter().enumerate() {
+        match e.split_once('=') {
+            Some((key, _)) if !key.is_empty() => {}
+            _ => {
+                return Err((
+                    format!("config.Env[{i}]"),
+                    format!("{e:?} is not KEY=VALUE"),
+                ))
+            }
+        }
+    }
+    for key in RESERVED_LABELS {
+        if raw.labels.contains_key(*key) {
+            return Err((
+                format!("config.Labels {key:?}"),
+                "this label is set by the kit from the build (SOURCE_DATE_EPOCH, git, version): remove it".into(),
+            ));
+        }
+    }
+    let mut volumes = BTreeSet::new();
+    for (i, v) in raw.volumes.iter().enumerate() {
+        let entry = format!("config.Volumes[{i}] {v:?}");
+        if !v.starts_with('/') {
+            return Err((entry, "a volume must be an absolute path".into()));
+        }
+        let path = normalize(v).map_err(|m| (entry.clone(), m))?;
+        if !volumes.insert(format!("/{path}")) {
+            return Err((entry, "volume listed twice".into()));
+        }
+    }
+    if let Some(w) = &raw.working_dir {
+        if !w.starts_with('/') {
+            return Err((
+                "config.WorkingDir".into(),
+                format!("{w:?} must be an absolute path"),
+            ));
+        }
+    }
+    let mut exposed_ports = BTreeSet::new();
+    for (i, p) in raw.exposed_ports.iter().enumerate() {
+        let ok = match p.split_once('/') {
+            Some((port, proto)) => {
+                port.parse::<u16>().is_ok_and(|n| n > 0) && matches!(proto, "tcp" | "udp" | "sctp")
+            }
+            None => false,
+        };
+        if !ok {
+            return Err((
+                format!("config.ExposedPorts[{i}]"),
+                format!("{p:?} is not PORT/tcp, PORT/udp or PORT/sctp"),
+            ));
+        }
+        exposed_ports.insert(p.clone());
+    }
+    Ok(Config {
+        entrypoint: raw.entrypoint,
+        cmd: raw.cmd,
+        env: raw.env,
+        working_dir: raw.working_dir,
+        user: raw.user,
+        volumes,
+        exposed_ports,
+        stop_signal: raw.stop_signal,
+        labels: raw.labels,
+    })
+}
+
+/// Docker reference path components: `[a-z0-9]+` joined by one of `.`, `_`, `__`, `-`+,
+/// components joined by `/` (distribution/reference grammar, simplified to single
+/// separators).
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('/').all(|component| {
+            !component.is_empty()
+                && component.split(['.', '_', '-']).all(|w| {
+                    !w.is_empty()
+                        && w.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                })
+        })
+}
+
+/// Octal permission bits as a string (`"755"`, `"0755"`, `"1777"`, `"0o755"`); `None`
+/// gives `default`. Errors: the message for anything else or above 0o7777.
+fn parse_mode(text: Option<&str>, default: u32) -> Result<u32, String> {
+    let Some(text) = text else {
+        return Ok(default);
+    };
+    let digits = text.strip_prefix("0o").unwrap_or(text);
+    let bad =
+        || format!("bad mode {text:?}: give octal permission bits like \"0755\" (at most 07777)");
+    if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b))
+    {
+        return Err(bad());
+    }
+    u32::from_str_radix(digits, 8).map_err(|_| bad())
+}
+
+/// Normalises an image path: absolute or relative to the root, `.` and empty components
+/// dropped, `..` applied. Returns the path without a leading `/`.
+///
+/// Errors: the path leaves the image root, is the root itself, or holds a NUL byte.
+pub fn normalize(path: &str) -> Result<String, String> {
+    if path.contains('\0') {
+        return Err("path contains a NUL byte".into());
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for component in path.split('/') {
+        match component {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err(format!("path {path:?} escapes the image root with \"..\""));
+                }
+            }
+            c => parts.push(c),
+        }
+    }
+    if parts.is_empty() {
+        return Err(format!(
+            "path {path:?} is the image root: name a file below it"
+        ));
+    }
+    Ok(parts.join("/"))
+}
+
+/// Linux gives up after 40 symlinks in one lookup (ELOOP); so do we.
+const MAX_SYMLINK_HOPS: usize = 40;
+
+/// Follows `start` (a symlink entry) through the image's own entries as the kernel would
+/// at run time. Dangling links and links leaving the image are fine; a chain longer than
+/// [`MAX_SYMLINK_HOPS`] is a loop.
+fn check_no_loop(entries: &BTreeMap<String, Entry>, start: &str) -> Result<(), String> {
+    let mut resolved: Vec<String> = Vec::new();
+    let mut pending: Vec<String> = start.split('/').rev().map(String::from).collect();
+    let mut chain: Vec<String> = Vec::new();
+    while let Some(component) = pending.pop() {
+        match component.as_str() {
+            "" | "." => continue,
+            ".." => {
+                resolved.pop();
+                continue;
+            }
+            _ => resolved.push(component),
+        }
+        let here = resolved.join("/");
+        match entries.get(&here).map(|e| &e.kind) {
+            Some(EntryKind::Symlink { target }) => {
+                chain.push(format!("/{here} -> {target}"));
+                if chain.len() > MAX_SYMLINK_HOPS {
+                    let mut seen = BTreeSet::new();
+                    let cycle: Vec<&str> = chain
+                        .iter()
+                        .take_while(|hop| seen.insert(hop.as_str()))
+                        .map(String::as_str)
+                        .collect();
+                    return Err(format!("symlink loop: {}, …", cycle.join(", ")));
+                }
+                resolved.pop();
+                if target.starts_with('/') {
+                    resolved.clear();
+                }
+                pending.extend(target.split('/').rev().map(String::from));
+            }
+            Some(_) => {}
+            // Not in the image: the rest cannot loop back through our entries.
+            None => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

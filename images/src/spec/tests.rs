@@ -1,0 +1,313 @@
+use super::*;
+
+fn ok(text: &str) -> Spec {
+    parse("t.toml", text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn bad(text: &str) -> String {
+    let e = parse("t.toml", text).expect_err("spec must be refused");
+    assert_eq!(e.spec, "t.toml");
+    let line = e.to_string();
+    assert!(!line.contains('\n'), "one line: {line}");
+    line
+}
+
+fn paths(spec: &Spec) -> Vec<(&str, &EntryKind)> {
+    spec.entries
+        .iter()
+        .map(|e| (e.path.as_str(), &e.kind))
+        .collect()
+}
+
+#[test]
+fn minimal_spec_gets_defaults_and_sorted_entries_with_parents() {
+    let spec = ok(r#"
+name = "app"
+[[files]]
+path = "/usr/bin/app"
+text = "x"
+[[symlinks]]
+path = "/bin"
+target = "usr/bin"
+[[dirs]]
+path = "/tmp"
+mode = "1777"
+"#);
+    assert_eq!(spec.title, "app");
+    assert!(spec.platforms.is_empty());
+    assert_eq!(spec.config, Config::default());
+    let file = EntryKind::File {
+        source: Source::Text("x".into()),
+        mode: 0o644,
+    };
+    let dir = EntryKind::Dir { mode: 0o755 };
+    let link = EntryKind::Symlink {
+        target: "usr/bin".into(),
+    };
+    assert_eq!(
+        paths(&spec),
+        vec![
+            ("bin", &link),
+            ("tmp", &EntryKind::Dir { mode: 0o1777 }),
+            ("usr", &dir),
+            ("usr/bin", &dir),
+            ("usr/bin/app", &file),
+        ]
+    );
+    assert_eq!(
+        spec.entries[2].origin,
+        "parent of files[0] \"/usr/bin/app\""
+    );
+}
+
+#[test]
+fn config_fields_in_docker_names() {
+    let spec = ok(r#"
+name = "weavewait"
+title = "The waiter"
+platforms = ["linux/amd64", "linux/arm64"]
+[config]
+Entrypoint = ["/w"]
+Cmd = []
+Env = ["A=1", "B="]
+WorkingDir = "/srv"
+User = "65534:65534"
+Volumes = ["/home/weavewait/", "/data"]
+ExposedPorts = ["80/tcp"]
+StopSignal = "SIGINT"
+Labels = { "org.example" = "yes" }
+"#);
+    assert_eq!(spec.title, "The waiter");
+    assert_eq!(
+        spec.platforms,
+        vec![
+            Platform::parse("linux/amd64").unwrap(),
+            Platform::parse("linux/arm64").unwrap()
+        ]
+    );
+    assert_eq!(
+        spec.platforms[1].rust_target(),
+        "aarch64-unknown-linux-musl"
+    );
+    assert_eq!(spec.platforms[1].to_string(), "linux/arm64/v8");
+    let c = &spec.config;
+    assert_eq!(c.entrypoint, Some(vec!["/w".to_string()]));
+    assert_eq!(c.cmd, Some(vec![]));
+    assert_eq!(c.env, vec!["A=1", "B="]);
+    assert_eq!(c.working_dir.as_deref(), Some("/srv"));
+    assert_eq!(c.user.as_deref(), Some("65534:65534"));
+    assert_eq!(
+        c.volumes.iter().collect::<Vec<_>>(),
+        vec!["/data", "/home/weavewait"]
+    );
+    assert!(c.exposed_ports.contains("80/tcp"));
+    assert_eq!(c.stop_signal.as_deref(), Some("SIGINT"));
+    assert_eq!(c.labels["org.example"], "yes");
+    assert!(spec.entries.is_empty());
+}
+
+#[test]
+fn paths_are_normalised() {
+    let spec = ok(r#"
+name = "a"
+[[files]]
+path = "usr//./lib/../bin/x"
+text = ""
+"#);
+    assert_eq!(spec.entries.last().unwrap().path, "usr/bin/x");
+    assert_eq!(normalize("/a/b/../c/").unwrap(), "a/c");
+}
+
+#[test]
+fn unknown_keys_are_refused_with_their_line() {
+    let e = bad("name = \"a\"\ncolour = \"red\"\n");
+    assert!(
+        e.starts_with("t.toml: line 2: unknown field `colour`"),
+        "{e}"
+    );
+    let e = bad("name = \"a\"\n[[files]]\npath = \"/x\"\ntext = \"\"\nmodee = \"0644\"\n");
+    assert!(
+        e.contains("line 5") && e.contains("unknown field `modee`"),
+        "{e}"
+    );
+    let e = bad("name = \"a\"\n[config]\nentrypoint = [\"/x\"]\n");
+    assert!(e.contains("unknown field `entrypoint`"), "{e}");
+}
+
+#[test]
+fn file_needs_exactly_one_source() {
+    let e = bad("name = \"a\"\n[[files]]\npath = \"/x\"\n");
+    assert_eq!(
+        e,
+        "t.toml: files[0] \"/x\": give exactly one of build, host or text"
+    );
+    let e = bad("name = \"a\"\n[[files]]\npath = \"/x\"\ntext = \"\"\nhost = \"/etc/hosts\"\n");
+    assert!(e.contains("exactly one"), "{e}");
+    let e = bad("name = \"a\"\n[[files]]\npath = \"/x\"\nbuild = \"../x\"\n");
+    assert!(e.contains("must be a binary name"), "{e}");
+}
+
+#[test]
+fn bad_modes_are_refused() {
+    for mode in ["0999", "rwxr-xr-x", "77777", "", "-1", "0o8"] {
+        let e = bad(&format!(
+            "name = \"a\"\n[[files]]\npath = \"/x\"\ntext = \"\"\nmode = \"{mode}\"\n"
+        ));
+        assert!(
+            e.starts_with("t.toml: files[0] \"/x\": bad mode"),
+            "{mode}: {e}"
+        );
+    }
+    let e = bad("name = \"a\"\n[[dirs]]\npath = \"/d\"\nmode = \"8\"\n");
+    assert!(e.starts_with("t.toml: dirs[0] \"/d\": bad mode"), "{e}");
+    let e = bad("name = \"a\"\n[[files]]\npath = \"/x\"\ntext = \"\"\nmode = 755\n");
+    assert!(e.contains("line 5"), "an integer is not a mode string: {e}");
+    let spec = ok("name = \"a\"\n[[files]]\npath = \"/x\"\ntext = \"\"\nmode = \"0o4755\"\n");
+    assert!(matches!(
+        spec.entries[0].kind,
+        EntryKind::File { mode: 0o4755, .. }
+    ));
+}
+
+#[test]
+fn paths_escaping_the_root_are_refused() {
+    for path in ["/../etc/passwd", "a/../../b", "..", "/"] {
+        let e = bad(&format!(
+            "name = \"a\"\n[[symlinks]]\npath = \"{path}\"\ntarget = \"x\"\n"
+        ));
+        assert!(
+            e.starts_with(&format!("t.toml: symlinks[0] \"{path}\": path")),
+            "{e}"
+        );
+        assert!(
+            e.contains("escapes the image root") || e.contains("is the image root"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn duplicate_paths_are_refused_naming_both_entries() {
+    let e = bad(r#"
+name = "a"
+[[files]]
+path = "/bin/sh"
+text = ""
+[[symlinks]]
+path = "bin//sh"
+target = "busybox"
+"#);
+    assert_eq!(
+        e,
+        "t.toml: symlinks[0] \"bin//sh\": duplicate path: files[0] \"/bin/sh\" names it too"
+    );
+}
+
+#[test]
+fn entries_below_files_or_symlinks_are_refused() {
+    let e = bad(r#"
+name = "a"
+[[files]]
+path = "/etc"
+text = ""
+[[files]]
+path = "/etc/passwd"
+text = ""
+"#);
+    assert_eq!(
+        e,
+        "t.toml: files[1] \"/etc/passwd\": its parent /etc is not a directory (files[0] \"/etc\")"
+    );
+    let e = bad(r#"
+name = "a"
+[[symlinks]]
+path = "/bin"
+target = "usr/bin"
+[[files]]
+path = "/bin/sh"
+text = ""
+"#);
+    assert!(
+        e.contains("its parent /bin is not a directory (symlinks[0]"),
+        "{e}"
+    );
+}
+
+#[test]
+fn symlink_loops_are_refused() {
+    let e = bad("name = \"a\"\n[[symlinks]]\npath = \"/a\"\ntarget = \"a\"\n");
+    assert_eq!(e, "t.toml: symlinks[0] \"/a\": symlink loop: /a -> a, …");
+    let e = bad(r#"
+name = "a"
+[[symlinks]]
+path = "/x/a"
+target = "../y/b"
+[[symlinks]]
+path = "/y/b"
+target = "/x/a"
+"#);
+    assert!(
+        e.contains("symlink loop: /x/a -> ../y/b, /y/b -> /x/a, …"),
+        "{e}"
+    );
+    // Through a directory symlink: /d -> /d/e resolves /d again and again.
+    let e = bad("name = \"a\"\n[[symlinks]]\npath = \"/d\"\ntarget = \"/d/e\"\n");
+    assert!(e.contains("symlink loop"), "{e}");
+}
+
+#[test]
+fn symlink_chains_dangling_and_outside_links_are_fine() {
+    ok(r#"
+name = "a"
+[[files]]
+path = "/bin/busybox"
+text = ""
+[[symlinks]]
+path = "/bin/sh"
+target = "busybox"
+[[symlinks]]
+path = "/usr/bin/sh"
+target = "../../bin/sh"
+[[symlinks]]
+path = "/sbin"
+target = "/usr/bin/../../bin"
+[[symlinks]]
+path = "/etc/mtab"
+target = "/proc/self/mounts"
+[[symlinks]]
+path = "/up"
+target = "../../../../bin/sh"
+"#);
+}
+
+#[test]
+fn names_platforms_env_volumes_ports_and_labels_are_checked() {
+    let e = bad("name = \"Weave Wait\"\n");
+    assert!(e.starts_with("t.toml: name: invalid image name"), "{e}");
+    let e = bad("name = \"a\"\nplatforms = [\"linux/s390x\"]\n");
+    assert_eq!(
+        e,
+        "t.toml: platforms[0]: unsupported platform \"linux/s390x\": use linux/amd64 or linux/arm64"
+    );
+    let e = bad("name = \"a\"\nplatforms = [\"linux/arm64\", \"linux/arm64/v8\"]\n");
+    assert!(e.contains("platforms[1]") && e.contains("twice"), "{e}");
+    let e = bad("name = \"a\"\n[config]\nEnv = [\"=x\"]\n");
+    assert_eq!(e, "t.toml: config.Env[0]: \"=x\" is not KEY=VALUE");
+    let e = bad("name = \"a\"\n[config]\nVolumes = [\"data\"]\n");
+    assert!(
+        e.contains("config.Volumes[0]") && e.contains("absolute"),
+        "{e}"
+    );
+    let e = bad("name = \"a\"\n[config]\nVolumes = [\"/data\", \"/data/\"]\n");
+    assert!(
+        e.contains("config.Volumes[1]") && e.contains("twice"),
+        "{e}"
+    );
+    let e = bad("name = \"a\"\n[config]\nExposedPorts = [\"80\"]\n");
+    assert!(e.contains("config.ExposedPorts[0]"), "{e}");
+    let e = bad("name = \"a\"\n[config]\nWorkingDir = \"srv\"\n");
+    assert!(e.contains("config.WorkingDir"), "{e}");
+    let e =
+        bad("name = \"a\"\n[config]\nLabels = { \"org.opencontainers.image.version\" = \"9\" }\n");
+    assert!(e.contains("set by the kit"), "{e}");
+}
