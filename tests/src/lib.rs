@@ -1,5 +1,6 @@
 //! Support for the end-to-end tests: prerequisites, paths to built artifacts.
 
+pub mod adapter;
 pub mod docker;
 pub mod netns;
 pub mod kit;

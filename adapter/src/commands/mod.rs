@@ -1,1 +1,7 @@
-//! One module per subcommand of `powerstrip-weave`.
+//! One module per subcommand of `powerstrip-weave`; `serve` is what `adapter` and `launch`
+//! share.
+
+pub mod adapter;
+pub mod attach;
+pub mod launch;
+pub mod serve;

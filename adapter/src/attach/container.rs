@@ -1,0 +1,197 @@
+//! Which containers to attach and what to do when attaching fails (DESIGN §5).
+//!
+//! A container is attached only when it runs, its Entrypoint starts with the waiter and its
+//! `WEAVE_CIDR` asks for a network. Attaches of one container are serialised (the
+//! post-hook and the `start` event race), and backends are idempotent, so a second attach
+//! is a no-op. When an attach fails the app must never run without its network.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bollard::Docker;
+use waiter::cidr::{self, WeaveCidr};
+
+use super::{AttachError, Backend, Target};
+use crate::docker;
+
+/// What to do when an attach fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// A client waits (post-hook, proxy): kill the container and report the error.
+    KillContainer,
+    /// The daemon restarted it (restart policy): kill only the process, so Docker counts a
+    /// failed run and the restart policy retries.
+    KillProcess,
+    /// Start-up scan: log only; the container keeps waiting and is retried.
+    Nothing,
+}
+
+/// Why a container was left alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// No such container.
+    Gone,
+    /// Not running (exited already, or created only).
+    NotRunning,
+    /// Its Entrypoint does not start with the waiter.
+    NotWaiting,
+    /// No `WEAVE_CIDR` entry, or `none`.
+    NoCidr,
+    /// `WEAVE_CIDR` is outside the grammar: the waiter refuses to start it with this message.
+    InvalidCidr(String),
+    /// It lacks the label this adapter is scoped to.
+    OtherScope,
+}
+
+/// The result of a successful [`Attacher::attach`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The backend attached it (or found it attached).
+    Attached(Target),
+    /// Nothing to do.
+    Skipped(Skip),
+}
+
+/// Attaches containers by id or name, with one backend.
+#[derive(Debug)]
+pub struct Attacher {
+    docker: Docker,
+    backend: Arc<dyn Backend>,
+    waiter: String,
+    label: Option<(String, String)>,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Attacher {
+    /// `waiter` is W (the Entrypoint prefix of waiting containers); `label` (`key=value`)
+    /// scopes this adapter to containers carrying it (`None`: every container).
+    pub fn new(
+        docker: Docker,
+        backend: Arc<dyn Backend>,
+        waiter: String,
+        label: Option<(String, String)>,
+    ) -> Self {
+        Attacher {
+            docker,
+            backend,
+            waiter,
+            label,
+            locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The Docker client.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// The label scope, `key=value`.
+    pub fn label(&self) -> Option<&(String, String)> {
+        self.label.as_ref()
+    }
+
+    /// Decides whether `facts` is a container to attach (pure).
+    pub fn target_of(&self, facts: &docker::ContainerFacts) -> Result<Target, Skip> {
+        if let Some((k, v)) = &self.label {
+            if facts.labels.get(k) != Some(v) {
+                return Err(Skip::OtherScope);
+            }
+        }
+        if !facts.running || facts.pid == 0 {
+            return Err(Skip::NotRunning);
+        }
+        if facts.entrypoint.first() != Some(&self.waiter) {
+            return Err(Skip::NotWaiting);
+        }
+        let value = cidr::find_in_env(facts.env.iter().map(String::as_str)).ok_or(Skip::NoCidr)?;
+        match cidr::parse(value) {
+            Ok(WeaveCidr::None) => Err(Skip::NoCidr),
+            Ok(WeaveCidr::Attach(items)) => Ok(Target {
+                id: facts.id.clone(),
+                name: facts.name.clone(),
+                pid: facts.pid,
+                items,
+            }),
+            Err(e) => Err(Skip::InvalidCidr(e.to_string())),
+        }
+    }
+
+    /// Resolves `id_or_name` by inspect and attaches it when it asks for it.
+    ///
+    /// Errors: inspect fails, or the backend fails; in the latter case `on_failure` has
+    /// been applied before returning (and its own failure is logged).
+    pub async fn attach(
+        &self,
+        id_or_name: &str,
+        on_failure: OnFailure,
+    ) -> Result<Outcome, AttachError> {
+        let facts = docker::container_facts(&self.docker, id_or_name)
+            .await
+            .map_err(|source| AttachError::Docker {
+                what: format!("cannot inspect container {id_or_name}"),
+                source,
+            })?;
+        let Some(facts) = facts else {
+            return Ok(Outcome::Skipped(Skip::Gone));
+        };
+        let target = match self.target_of(&facts) {
+            Ok(t) => t,
+            Err(skip) => return Ok(Outcome::Skipped(skip)),
+        };
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            locks.entry(target.id.clone()).or_default().clone()
+        };
+        let result = {
+            let _guard = lock.lock().await;
+            self.backend.attach(&target).await
+        };
+        {
+            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            if Arc::strong_count(&lock) == 2 {
+                locks.remove(&target.id);
+            }
+        }
+        match result {
+            Ok(()) => {
+                tracing::info!("attached {target}");
+                Ok(Outcome::Attached(target))
+            }
+            Err(e) => {
+                tracing::error!("attach of {target} failed: {e}");
+                self.fail(&target, on_failure).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn fail(&self, target: &Target, on_failure: OnFailure) {
+        match on_failure {
+            OnFailure::Nothing => {}
+            OnFailure::KillContainer => match docker::kill(&self.docker, &target.id).await {
+                Ok(()) => tracing::warn!("killed {target} so it never runs unnetworked"),
+                Err(e) => {
+                    // The waiter must not exec the app: fall back to the process.
+                    tracing::error!("cannot kill {target} through Docker: {e}");
+                    kill_process(target);
+                }
+            },
+            OnFailure::KillProcess => kill_process(target),
+        }
+    }
+}
+
+/// SIGKILL to the container's first process (the waiter, still blocked on netlink).
+fn kill_process(target: &Target) {
+    let Ok(pid) = i32::try_from(target.pid) else {
+        return;
+    };
+    match nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    ) {
+        Ok(()) => tracing::warn!("killed the process of {target} so it never runs unnetworked"),
+        Err(nix::errno::Errno::ESRCH) => {}
+        Err(e) => tracing::error!("cannot kill the process of {target}: {e}"),
+    }
+}

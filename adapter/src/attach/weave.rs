@@ -1,0 +1,22 @@
+//! The `weave` backend: `weave attach <cidrs...> <container id>` as argv, for hosts that
+//! still run Weave Net (no longer maintained; opt in with `--attach weave`).
+
+use futures::future::BoxFuture;
+
+use super::{command::Command, AttachError, Backend, Target};
+
+/// Runs `weave` from PATH with the `command:` argv convention.
+#[derive(Debug, Clone)]
+pub struct Weave(Command);
+
+impl Default for Weave {
+    fn default() -> Self {
+        Weave(Command::new("weave".into()))
+    }
+}
+
+impl Backend for Weave {
+    fn attach<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Result<(), AttachError>> {
+        self.0.attach(target)
+    }
+}

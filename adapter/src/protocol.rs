@@ -1,0 +1,286 @@
+//! The powerstrip adapter protocol v1 (DESIGN §6, REFERENCE.md): envelopes in, envelopes
+//! out, no I/O.
+//!
+//! Powerstrip hangs the user's docker command on anything but a 200 JSON envelope with the
+//! right key and a Body of the right type, so every function here that builds an answer
+//! always yields a full envelope, whatever came in.
+
+use serde_json::{json, Map, Value};
+
+/// The protocol version we speak and answer with.
+pub const VERSION: u64 = 1;
+
+/// The client request as powerstrip forwards it (`ClientRequest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRequest {
+    /// HTTP method, e.g. `POST`.
+    pub method: String,
+    /// Raw request target including `?query`, e.g. `/v1.41/containers/create?name=web-1`.
+    pub request: String,
+    /// The client's body as text; `None` when powerstrip sent null (no JSON content type).
+    pub body: Option<String>,
+}
+
+/// Docker's answer as powerstrip forwards it to post-hooks (`ServerResponse`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerResponse {
+    /// Content-Type of Docker's answer, `None` when it had none.
+    pub content_type: Option<String>,
+    /// Docker's body, `""` when empty.
+    pub body: String,
+    /// Docker's HTTP status code.
+    pub code: u16,
+}
+
+/// One hook call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hook {
+    /// Before Docker sees the request: may rewrite the body.
+    Pre(ClientRequest),
+    /// After Docker answered; `request` is the original (pre-rewrite) client request.
+    Post {
+        /// The original client request.
+        request: ClientRequest,
+        /// Docker's answer.
+        response: ServerResponse,
+    },
+}
+
+/// An envelope we cannot act on. `fallback` is the answer to send anyway: the unchanged
+/// echo of whatever could be read, so the user's client never hangs.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("malformed powerstrip envelope: {why}")]
+pub struct ProtocolError {
+    /// What is wrong, naming the field.
+    pub why: String,
+    /// The 200 envelope to answer with.
+    pub fallback: Vec<u8>,
+}
+
+/// Parses one hook envelope (the POST body powerstrip sends).
+///
+/// Errors: not JSON, not an object, unknown `Type`, missing or mistyped `ClientRequest` /
+/// `ServerResponse` fields. The error carries the answer to send anyway.
+pub fn parse(envelope: &[u8]) -> Result<Hook, ProtocolError> {
+    let value: Value = match serde_json::from_slice(envelope) {
+        Ok(v) => v,
+        Err(e) => {
+            return Err(ProtocolError {
+                why: format!("not JSON ({e})"),
+                fallback: unknown_answer(),
+            })
+        }
+    };
+    let Some(obj) = value.as_object() else {
+        return Err(ProtocolError {
+            why: "not a JSON object".to_string(),
+            fallback: unknown_answer(),
+        });
+    };
+    let kind = obj.get("Type").and_then(Value::as_str);
+    let client = obj.get("ClientRequest").and_then(Value::as_object);
+    let fail = |why: String, fallback: Vec<u8>| Err(ProtocolError { why, fallback });
+    match kind {
+        Some("pre-hook") => {
+            let Some(client) = client else {
+                return fail("pre-hook without ClientRequest".into(), unknown_answer());
+            };
+            match client_request(client) {
+                Ok(req) => Ok(Hook::Pre(req)),
+                Err(why) => fail(why, echo_client(client)),
+            }
+        }
+        Some("post-hook") => {
+            let server = obj.get("ServerResponse").and_then(Value::as_object);
+            let Some(server) = server else {
+                return fail("post-hook without ServerResponse".into(), unknown_answer());
+            };
+            let response = match server_response(server) {
+                Ok(r) => r,
+                Err(why) => return fail(why, echo_server(server)),
+            };
+            let Some(Ok(request)) = client.map(client_request) else {
+                return fail(
+                    "post-hook without a valid ClientRequest".into(),
+                    post_answer(&response),
+                );
+            };
+            Ok(Hook::Post { request, response })
+        }
+        other => fail(format!("unknown Type {other:?}"), unknown_answer()),
+    }
+}
+
+fn client_request(obj: &Map<String, Value>) -> Result<ClientRequest, String> {
+    let text = |k: &str| {
+        obj.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| format!("ClientRequest.{k} is not a string"))
+    };
+    let body = match obj.get("Body") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err("ClientRequest.Body is neither a string nor null".to_string()),
+    };
+    Ok(ClientRequest {
+        method: text("Method")?,
+        request: text("Request")?,
+        body,
+    })
+}
+
+fn server_response(obj: &Map<String, Value>) -> Result<ServerResponse, String> {
+    let body = match obj.get("Body") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err("ServerResponse.Body is not a string".to_string()),
+    };
+    let code = obj
+        .get("Code")
+        .and_then(Value::as_u64)
+        .and_then(|c| u16::try_from(c).ok())
+        .ok_or("ServerResponse.Code is not an HTTP status")?;
+    let content_type = obj
+        .get("ContentType")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Ok(ServerResponse {
+        content_type,
+        body,
+        code,
+    })
+}
+
+/// The pre-hook answer: `ModifiedClientRequest` with `body` as the body Docker gets (null
+/// only when null was received: powerstrip sends an empty body for null).
+pub fn pre_answer(request: &ClientRequest, body: Option<&str>) -> Vec<u8> {
+    json!({
+        "PowerstripProtocolVersion": VERSION,
+        "ModifiedClientRequest": {
+            "Method": request.method,
+            "Request": request.request,
+            "Body": body,
+        }
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// The post-hook answer: `ModifiedServerResponse` echoing Docker's answer, `body` the text
+/// the client gets (powerstrip uses only the Body; the client gets Docker's status code).
+pub fn post_answer(response: &ServerResponse) -> Vec<u8> {
+    json!({
+        "PowerstripProtocolVersion": VERSION,
+        "ModifiedServerResponse": {
+            "ContentType": response.content_type,
+            "Body": response.body,
+            "Code": response.code,
+        }
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// The unchanged echo of a ClientRequest we could not fully read.
+fn echo_client(obj: &Map<String, Value>) -> Vec<u8> {
+    let body = obj.get("Body").and_then(Value::as_str);
+    let text = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    pre_answer(
+        &ClientRequest {
+            method: text("Method"),
+            request: text("Request"),
+            body: None,
+        },
+        body,
+    )
+}
+
+/// The unchanged echo of a ServerResponse we could not fully read.
+fn echo_server(obj: &Map<String, Value>) -> Vec<u8> {
+    post_answer(&ServerResponse {
+        content_type: obj
+            .get("ContentType")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        body: obj
+            .get("Body")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        code: obj
+            .get("Code")
+            .and_then(Value::as_u64)
+            .and_then(|c| u16::try_from(c).ok())
+            .unwrap_or(200),
+    })
+}
+
+/// When the hook type cannot be told: both answer keys, so powerstrip finds the one it
+/// reads (a Body of the right type in each) and the client never hangs.
+fn unknown_answer() -> Vec<u8> {
+    json!({
+        "PowerstripProtocolVersion": VERSION,
+        "ModifiedClientRequest": {"Method": "", "Request": "", "Body": null},
+        "ModifiedServerResponse": {"ContentType": null, "Body": "", "Code": 200},
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// The request path without `?query`.
+pub fn path_of(request: &str) -> &str {
+    request.split(['?', '#']).next().unwrap_or("")
+}
+
+/// Strips an optional API version prefix (`/v1.41`) from a path.
+fn unversioned(path: &str) -> &str {
+    if let Some(rest) = path.strip_prefix("/v") {
+        if let Some(i) = rest.find('/') {
+            let version = &rest[..i];
+            if !version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                return &rest[i..];
+            }
+        }
+    }
+    path
+}
+
+/// True for `POST [/vX.Y]/containers/create[?...]`.
+pub fn is_create(method: &str, request: &str) -> bool {
+    method == "POST" && unversioned(path_of(request)) == "/containers/create"
+}
+
+/// The container id or name of `POST [/vX.Y]/containers/<id or name>/start|restart`, if
+/// the request is one (names with `-`, `.` and `_` included; percent-escapes decoded).
+pub fn start_target(method: &str, request: &str) -> Option<String> {
+    if method != "POST" {
+        return None;
+    }
+    let rest = unversioned(path_of(request)).strip_prefix("/containers/")?;
+    let (name, action) = rest.rsplit_once('/')?;
+    if !matches!(action, "start" | "restart") || name.is_empty() || name.contains('/') {
+        return None;
+    }
+    percent_decode(name)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests;

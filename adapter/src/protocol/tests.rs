@@ -1,0 +1,154 @@
+//! Envelopes captured from powerstrip (REFERENCE.md) as fixtures.
+
+use super::*;
+
+const PRE_CREATE: &str = r#"{"Type":"pre-hook","PowerstripProtocolVersion":1,"ClientRequest":{"Method":"POST","Request":"/v1.41/containers/create?name=web-1","Body":"{\"Env\":[\"WEAVE_CIDR=10.2.1.1/24\"],\"Cmd\":null,\"Image\":\"example/app:1\"}\n"}}"#;
+const POST_CREATE: &str = r#"{"Type":"post-hook","PowerstripProtocolVersion":1,
+ "ClientRequest":{"Method":"POST","Request":"/v1.41/containers/create?name=web-1","Body":"{}\n"},
+ "ServerResponse":{"Body":"{\"Id\":\"c27817ff1c7f1ff1147433828250931e42e2481bf8cd05f6929e9858cbd82c79\",\"Warnings\":[]}\n","Code":201,"ContentType":"application/json"}}"#;
+const PRE_START: &str = r#"{"Type":"pre-hook","PowerstripProtocolVersion":1,"ClientRequest":{"Method":"POST","Request":"/v1.41/containers/web-5/start","Body":null}}"#;
+const POST_START: &str = r#"{"Type":"post-hook","PowerstripProtocolVersion":1,
+ "ClientRequest":{"Method":"POST","Request":"/v1.41/containers/web-5/start","Body":null},
+ "ServerResponse":{"Body":"","Code":204,"ContentType":null}}"#;
+const POST_RESTART: &str = r#"{"Type":"post-hook","PowerstripProtocolVersion":1,
+ "ClientRequest":{"Method":"POST","Request":"/v1.41/containers/6f0136716946e268d51eae11978ec5e42183fc6ed80aeb480e4afc2fcc223419/restart?t=1","Body":null},
+ "ServerResponse":{"Body":"","Code":204,"ContentType":null}}"#;
+const POST_GET_404: &str = r#"{"Type":"post-hook","PowerstripProtocolVersion":1,"ClientRequest":{"Method":"GET","Request":"/v1.41/images/nonexistent:zz/json?x=1","Body":null},
+ "ServerResponse":{"Body":"{\"message\":\"no such image: nonexistent:zz: No such image: nonexistent:zz\"}\n","Code":404,"ContentType":"application/json"}}"#;
+
+fn answer(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).expect("answers are JSON")
+}
+
+#[test]
+fn pre_hook_create_is_parsed_with_its_body_text() {
+    let Hook::Pre(req) = parse(PRE_CREATE.as_bytes()).unwrap() else {
+        panic!("expected pre-hook")
+    };
+    assert_eq!(req.method, "POST");
+    assert_eq!(req.request, "/v1.41/containers/create?name=web-1");
+    assert!(req.body.as_deref().unwrap().ends_with("}\n"));
+    assert!(is_create(&req.method, &req.request));
+}
+
+#[test]
+fn pre_hook_start_has_null_body_and_null_is_echoed() {
+    let Hook::Pre(req) = parse(PRE_START.as_bytes()).unwrap() else {
+        panic!("expected pre-hook")
+    };
+    assert_eq!(req.body, None);
+    let a = answer(&pre_answer(&req, req.body.as_deref()));
+    assert_eq!(a["PowerstripProtocolVersion"], 1);
+    assert_eq!(a["ModifiedClientRequest"]["Body"], Value::Null);
+    assert_eq!(
+        a["ModifiedClientRequest"]["Request"],
+        "/v1.41/containers/web-5/start"
+    );
+    assert_eq!(a["ModifiedClientRequest"]["Method"], "POST");
+}
+
+#[test]
+fn pre_answer_body_is_a_string_holding_json_text() {
+    let Hook::Pre(req) = parse(PRE_CREATE.as_bytes()).unwrap() else {
+        panic!()
+    };
+    let a = answer(&pre_answer(&req, Some("{\"A\":1}")));
+    assert_eq!(a["ModifiedClientRequest"]["Body"], "{\"A\":1}");
+}
+
+#[test]
+fn post_hooks_of_start_and_restart_name_their_container() {
+    let Hook::Post { request, response } = parse(POST_START.as_bytes()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(response.code, 204);
+    assert_eq!(response.content_type, None);
+    assert_eq!(response.body, "");
+    assert_eq!(
+        start_target(&request.method, &request.request).as_deref(),
+        Some("web-5")
+    );
+    let Hook::Post { request, .. } = parse(POST_RESTART.as_bytes()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        start_target(&request.method, &request.request).as_deref(),
+        Some("6f0136716946e268d51eae11978ec5e42183fc6ed80aeb480e4afc2fcc223419")
+    );
+}
+
+#[test]
+fn post_answer_echoes_dockers_response() {
+    for fixture in [POST_CREATE, POST_START, POST_GET_404] {
+        let Hook::Post { response, .. } = parse(fixture.as_bytes()).unwrap() else {
+            panic!()
+        };
+        let a = answer(&post_answer(&response));
+        let m = &a["ModifiedServerResponse"];
+        let original: Value = serde_json::from_str(fixture).unwrap();
+        assert_eq!(m["Body"], original["ServerResponse"]["Body"]);
+        assert_eq!(m["Code"], original["ServerResponse"]["Code"]);
+        assert_eq!(m["ContentType"], original["ServerResponse"]["ContentType"]);
+    }
+}
+
+#[test]
+fn start_targets_accept_docker_names_and_versions() {
+    for (req, want) in [
+        ("/containers/web-1/start", Some("web-1")),
+        ("/v1.41/containers/a.b_c-d/start?x=1", Some("a.b_c-d")),
+        ("/v1.24/containers/a%2Eb/restart", Some("a.b")),
+        ("/v1.41/containers/web/stop", None),
+        ("/v1.41/containers/start", None),
+        ("/v1.41/containers//start", None),
+        ("/v1.41/containers/a/b/start", None),
+        ("/vx/containers/a/start", None),
+    ] {
+        assert_eq!(start_target("POST", req).as_deref(), want, "{req}");
+    }
+    assert_eq!(start_target("GET", "/containers/web-1/start"), None);
+}
+
+#[test]
+fn create_paths() {
+    assert!(is_create("POST", "/containers/create"));
+    assert!(is_create("POST", "/v1.41/containers/create?name=x"));
+    assert!(!is_create("GET", "/v1.41/containers/create"));
+    assert!(!is_create("POST", "/v1.41/containers/createx"));
+    assert!(!is_create("POST", "/v1.41/containers/x/create"));
+}
+
+#[test]
+fn malformed_envelopes_still_get_a_full_answer() {
+    for bad in [
+        "not json",
+        "[]",
+        "{}",
+        r#"{"Type":"pre-hook"}"#,
+        r#"{"Type":"post-hook","ClientRequest":{"Method":"GET","Request":"/x","Body":null}}"#,
+        r#"{"Type":"other"}"#,
+    ] {
+        let err = parse(bad.as_bytes()).unwrap_err();
+        let a = answer(&err.fallback);
+        assert_eq!(a["PowerstripProtocolVersion"], 1, "{bad}");
+        let has_pre = a["ModifiedClientRequest"].is_object();
+        let has_post = a["ModifiedServerResponse"]["Body"].is_string();
+        assert!(has_pre || has_post, "{bad}: {a}");
+    }
+}
+
+#[test]
+fn malformed_client_body_is_echoed_unchanged() {
+    // Body of the wrong type in a pre-hook: echo what we can, Body null.
+    let bad = r#"{"Type":"pre-hook","ClientRequest":{"Method":"POST","Request":"/containers/create","Body":{"a":1}}}"#;
+    let err = parse(bad.as_bytes()).unwrap_err();
+    assert!(err.why.contains("ClientRequest.Body"), "{}", err.why);
+    let a = answer(&err.fallback);
+    assert_eq!(a["ModifiedClientRequest"]["Request"], "/containers/create");
+    // A post-hook with a broken ClientRequest still echoes Docker's answer.
+    let bad = r#"{"Type":"post-hook","ClientRequest":{"Method":5},"ServerResponse":{"Body":"x","Code":201,"ContentType":"text/plain"}}"#;
+    let err = parse(bad.as_bytes()).unwrap_err();
+    let a = answer(&err.fallback);
+    assert_eq!(a["ModifiedServerResponse"]["Body"], "x");
+    assert_eq!(a["ModifiedServerResponse"]["Code"], 201);
+}
