@@ -16,6 +16,7 @@ enum Command {
     Adapter(commands::adapter::AdapterArgs),
     Launch(commands::launch::LaunchArgs),
     Attach(commands::attach::AttachArgs),
+    Proxy(commands::proxy::ProxyArgs),
 }
 
 fn main() {
@@ -42,6 +43,7 @@ fn main() {
             Command::Adapter(args) => commands::adapter::run(args).await,
             Command::Launch(args) => commands::launch::run(args).await,
             Command::Attach(args) => commands::attach::run(args).await,
+            Command::Proxy(args) => commands::proxy::run(args).await,
         }
     });
     if let Err(e) = result {

@@ -5,4 +5,5 @@ pub mod docker;
 pub mod netns;
 pub mod kit;
 pub mod prereq;
+pub mod proxy;
 pub mod registry;

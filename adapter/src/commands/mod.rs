@@ -4,4 +4,5 @@
 pub mod adapter;
 pub mod attach;
 pub mod launch;
+pub mod proxy;
 pub mod serve;

@@ -1,0 +1,192 @@
+//! `powerstrip-weave proxy`: serve the Docker API to the vanilla docker CLI, applying the
+//! weave create rewrite and attach in process and chaining external powerstrip adapters.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use argh::FromArgs;
+
+use crate::attach::bridge::BridgeConfig;
+use crate::attach::container::Attacher;
+use crate::attach::BackendSpec;
+use crate::events;
+use crate::proxy::adapters::AdaptersConfig;
+use crate::proxy::addr::{Addr, DEFAULT_LISTEN};
+use crate::proxy::chain::DEFAULT_TIMEOUT_SECS;
+use crate::proxy::inprocess::{InProcess, PassThrough};
+use crate::proxy::server::Listener;
+use crate::proxy::service::Shared;
+use crate::proxy::tls;
+use crate::proxy::weave::{docker_client, Weave};
+use crate::rewrite::{RewriteConfig, DEFAULT_VOLUME_CONTAINER, DEFAULT_WAITER};
+
+/// A Docker API proxy for the docker CLI (point DOCKER_HOST at --listen).
+#[derive(FromArgs, Debug, Clone, PartialEq)]
+#[argh(subcommand, name = "proxy")]
+pub struct ProxyArgs {
+    /// where to listen: unix:///path.sock (default unix:///run/powerstrip-weave.sock) or
+    /// tcp://host:port (non-loopback only with TLS)
+    #[argh(option, default = "DEFAULT_LISTEN.to_string()")]
+    pub listen: String,
+
+    /// the Docker daemon: unix:///path or tcp://host:port (default: DOCKER_HOST, else
+    /// unix:///var/run/docker.sock)
+    #[argh(option)]
+    pub docker: Option<String>,
+
+    /// TLS certificate chain (PEM) for a tcp:// listener
+    #[argh(option)]
+    pub tlscert: Option<PathBuf>,
+
+    /// TLS private key (PEM) for a tcp:// listener
+    #[argh(option)]
+    pub tlskey: Option<PathBuf>,
+
+    /// CA (PEM) that client certificates must be signed by (like dockerd --tlsverify)
+    #[argh(option)]
+    pub tlscacert: Option<PathBuf>,
+
+    /// powerstrip adapters.yml: external adapters chained after the in-process weave hooks
+    #[argh(option)]
+    pub adapters: Option<PathBuf>,
+
+    /// bound on one external adapter call, in seconds (default 10)
+    #[argh(option, default = "DEFAULT_TIMEOUT_SECS")]
+    pub adapter_timeout: u64,
+
+    /// attach backend: bridge (default, native), weave, or command:<path>
+    #[argh(option, default = "BackendSpec::Bridge")]
+    pub attach: BackendSpec,
+
+    /// the Linux bridge of the bridge backend (default weave)
+    #[argh(option, default = "String::from(\"weave\")")]
+    pub bridge: String,
+
+    /// do not add the iptables FORWARD rule when creating the bridge
+    #[argh(switch)]
+    pub no_firewall: bool,
+
+    /// path of the waiter in containers (default /home/weavewait/wait-for-weave)
+    #[argh(option, default = "DEFAULT_WAITER.to_string()")]
+    pub waiter: String,
+
+    /// volume container carrying the waiter (default weavewait)
+    #[argh(option, default = "DEFAULT_VOLUME_CONTAINER.to_string()")]
+    pub volume_container: String,
+
+    /// only attach containers carrying this key=value label
+    #[argh(option, from_str_fn(label))]
+    pub label: Option<(String, String)>,
+
+    /// do not follow Docker events nor attach waiting containers at start-up
+    #[argh(switch)]
+    pub no_events: bool,
+
+    /// no in-process weave hooks: a plain pass-through proxy (plus --adapters)
+    #[argh(switch)]
+    pub no_weave: bool,
+}
+
+fn label(s: &str) -> Result<(String, String), String> {
+    crate::commands::serve::parse_label(s)
+}
+
+/// Runs the proxy until SIGINT or SIGTERM. Errors (bad flags, unreadable files, address in
+/// use) are returned before anything is served.
+pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
+    let listen = Addr::parse("--listen", &args.listen)?;
+    let docker = Addr::docker(
+        args.docker.as_deref(),
+        std::env::var("DOCKER_HOST").ok().as_deref(),
+    )?;
+    if listen == docker {
+        bail!("--listen {listen} is the Docker daemon itself; choose another address");
+    }
+    let tls = match (&args.tlscert, &args.tlskey) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key, args.tlscacert.as_deref())?),
+        (None, None) if args.tlscacert.is_none() => None,
+        _ => bail!("TLS needs both --tlscert and --tlskey (--tlscacert is optional)"),
+    };
+    let adapters = match &args.adapters {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--adapters {}: cannot read", path.display()))?;
+            AdaptersConfig::parse(&text)
+                .with_context(|| format!("--adapters {}", path.display()))?
+        }
+        None => AdaptersConfig::default(),
+    };
+    if args.adapter_timeout == 0 {
+        bail!("--adapter-timeout must be at least 1 second");
+    }
+    let inprocess: Arc<dyn InProcess> = if args.no_weave {
+        Arc::new(PassThrough)
+    } else {
+        Arc::new(weave_hooks(&args, &docker).await?)
+    };
+    let shared = Arc::new(Shared {
+        adapters,
+        hook_timeout: Duration::from_secs(args.adapter_timeout),
+        inprocess,
+    });
+    let model = match &docker {
+        Addr::Unix(p) => Some(p.as_path()),
+        Addr::Tcp { .. } => None,
+    };
+    let listener = Listener::bind(&listen, tls, model).await?;
+    tracing::info!("proxy listening on {listen}, forwarding to {docker}");
+    listener.serve(shared, docker, shutdown_signal()).await
+}
+
+/// The in-process weave hooks the flags describe; starts the events follower (which also
+/// attaches containers left waiting) unless `--no-events`.
+async fn weave_hooks(args: &ProxyArgs, docker: &Addr) -> anyhow::Result<Weave> {
+    if args.bridge.is_empty() || args.bridge.len() > 15 {
+        bail!(
+            "--bridge {:?}: a Linux interface name has 1 to 15 bytes",
+            args.bridge
+        );
+    }
+    if !args.waiter.starts_with('/') {
+        bail!("--waiter {:?}: give an absolute path", args.waiter);
+    }
+    let client = docker_client(docker).await?;
+    let bridge = BridgeConfig {
+        bridge: args.bridge.clone(),
+        firewall: !args.no_firewall,
+        ..BridgeConfig::default()
+    };
+    let attacher = Arc::new(Attacher::new(
+        client,
+        args.attach.build(&bridge),
+        args.waiter.clone(),
+        args.label.clone(),
+    ));
+    if !args.no_events {
+        tokio::spawn(events::follow(attacher.clone()));
+    }
+    Ok(Weave {
+        rewrite: RewriteConfig {
+            waiter: args.waiter.clone(),
+            volume_container: args.volume_container.clone(),
+        },
+        attacher,
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handlers the default action (exit) still applies.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+}

@@ -1,0 +1,205 @@
+//! The listening side: a unix socket (owner and mode copied from the Docker socket) or TCP
+//! (TLS optional, required off loopback), HTTP/1.1 with keep-alive and upgrades.
+
+use std::net::SocketAddr;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, UnixListener};
+use tokio_rustls::TlsAcceptor;
+
+use super::addr::Addr;
+use super::service::{handle, Shared};
+use super::upstream::{socket_answers, Stream, Upstream};
+
+/// Bound on a TLS handshake, so a silent peer does not hold a task forever.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A bound listener, ready to accept.
+pub enum Listener {
+    /// A unix socket; the file is removed when the listener is dropped.
+    Unix(UnixListener, SocketFile),
+    /// TCP, with TLS when an acceptor is set.
+    Tcp(TcpListener, Option<TlsAcceptor>),
+}
+
+/// Removes the socket file on drop (clean shutdown).
+pub struct SocketFile(PathBuf);
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl Listener {
+    /// Binds `addr`. Unix: a stale socket file is replaced, a live one is an error; the new
+    /// socket gets the owner, group and mode of `copy_from` (the Docker socket) when that is
+    /// a socket file, so the same users may use it. TCP: a non-loopback address needs `tls`.
+    pub async fn bind(
+        addr: &Addr,
+        tls: Option<TlsAcceptor>,
+        copy_from: Option<&Path>,
+    ) -> anyhow::Result<Listener> {
+        match addr {
+            Addr::Unix(path) => {
+                if tls.is_some() {
+                    bail!("--tlscert/--tlskey apply to a tcp:// listener, not {addr}");
+                }
+                bind_unix(path, copy_from)
+            }
+            Addr::Tcp { host, port } => {
+                let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), *port))
+                    .await
+                    .with_context(|| format!("--listen {addr}: cannot resolve {host:?}"))?
+                    .collect();
+                let first = *addrs
+                    .first()
+                    .ok_or_else(|| anyhow!("--listen {addr}: {host:?} has no address"))?;
+                if tls.is_none() && !addrs.iter().all(|a| a.ip().is_loopback()) {
+                    bail!(
+                        "--listen {addr}: a non-loopback TCP listener gives root on this host to \
+                         anyone who can reach it; add --tlscert, --tlskey and --tlscacert, or \
+                         listen on 127.0.0.1"
+                    );
+                }
+                let l = TcpListener::bind(first)
+                    .await
+                    .with_context(|| format!("--listen {addr}: cannot bind"))?;
+                Ok(Listener::Tcp(l, tls))
+            }
+        }
+    }
+
+    /// The bound TCP address (useful with port 0), if TCP.
+    pub fn local_tcp(&self) -> Option<SocketAddr> {
+        match self {
+            Listener::Tcp(l, _) => l.local_addr().ok(),
+            Listener::Unix(..) => None,
+        }
+    }
+
+    /// Accepts and serves connections until `shutdown` completes; each connection gets its
+    /// own kept-alive daemon connection.
+    pub async fn serve(
+        self,
+        shared: Arc<Shared>,
+        docker: Addr,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        tokio::pin!(shutdown);
+        loop {
+            let stream: Box<dyn Stream> = tokio::select! {
+                _ = &mut shutdown => return Ok(()),
+                accepted = self.accept() => match accepted {
+                    Ok(s) => s,
+                    Err(e) => {
+                        // EMFILE and the like: keep serving the connections we have.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+            };
+            let tls = match &self {
+                Listener::Tcp(_, tls) => tls.clone(),
+                Listener::Unix(..) => None,
+            };
+            let shared = shared.clone();
+            let docker = docker.clone();
+            tokio::spawn(async move {
+                let stream: Box<dyn Stream> = match tls {
+                    None => stream,
+                    Some(acceptor) => {
+                        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+                            .await
+                        {
+                            Ok(Ok(s)) => Box::new(s),
+                            Ok(Err(e)) => {
+                                tracing::info!("TLS handshake failed: {e}");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::info!("TLS handshake timed out");
+                                return;
+                            }
+                        }
+                    }
+                };
+                serve_connection(stream, shared, docker).await;
+            });
+        }
+    }
+
+    async fn accept(&self) -> std::io::Result<Box<dyn Stream>> {
+        Ok(match self {
+            Listener::Unix(l, _) => Box::new(l.accept().await?.0),
+            Listener::Tcp(l, _) => {
+                let (s, _) = l.accept().await?;
+                s.set_nodelay(true)?;
+                Box::new(s)
+            }
+        })
+    }
+}
+
+async fn serve_connection(stream: Box<dyn Stream>, shared: Arc<Shared>, docker: Addr) {
+    let upstream = Arc::new(Upstream::new(docker));
+    let service = service_fn(move |req| handle(shared.clone(), upstream.clone(), req));
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    if let Err(e) = conn.await {
+        tracing::debug!("client connection ended: {e}");
+    }
+}
+
+fn bind_unix(path: &Path, copy_from: Option<&Path>) -> anyhow::Result<Listener> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            bail!(
+                "--listen unix://{}: the path exists and is not a socket; remove it or choose another path",
+                path.display()
+            );
+        }
+        if socket_answers(path) {
+            bail!(
+                "--listen unix://{}: another process is already serving this socket",
+                path.display()
+            );
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("cannot remove the stale socket {}", path.display()))?;
+    }
+    let listener = UnixListener::bind(path)
+        .with_context(|| format!("--listen unix://{}: cannot bind", path.display()))?;
+    let guard = SocketFile(path.to_path_buf());
+    if let Some(model) = copy_from {
+        if let Ok(meta) = std::fs::metadata(model) {
+            if meta.file_type().is_socket() {
+                std::os::unix::fs::chown(path, Some(meta.uid()), Some(meta.gid())).with_context(
+                    || {
+                        format!(
+                            "cannot give {} the owner of {}",
+                            path.display(),
+                            model.display()
+                        )
+                    },
+                )?;
+                std::fs::set_permissions(
+                    path,
+                    std::fs::Permissions::from_mode(meta.permissions().mode() & 0o7777),
+                )
+                .with_context(|| format!("cannot set the mode of {}", path.display()))?;
+            }
+        }
+    }
+    Ok(Listener::Unix(listener, guard))
+}

@@ -1,0 +1,131 @@
+//! The weave hooks run in process by the proxy (DESIGN §3–§5): the create rewrite, with
+//! the proxy's stricter answers (400 for a bad `WEAVE_CIDR`, 404 for a missing image so the
+//! CLI pulls and retries), and the attach after start, killing the container on failure.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bollard::{ClientVersion, Docker};
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::addr::Addr;
+use super::inprocess::{BoxFuture, CreateOutcome, InProcess};
+use crate::attach::container::{Attacher, OnFailure};
+use crate::docker;
+use crate::rewrite::{self, Rewrite, RewriteConfig, RewriteError};
+
+/// API version used when the daemon does not answer `/version` at start-up: what Docker
+/// 20.10 speaks, and every later daemon still accepts.
+const FALLBACK_API: ClientVersion = ClientVersion {
+    major_version: 1,
+    minor_version: 41,
+};
+
+/// Bound on each bollard call.
+const DOCKER_TIMEOUT_SECS: u64 = 120;
+
+/// A bollard client for the daemon at `addr` (unix sockets only: the adapter's bollard is
+/// built without its HTTP transport), speaking the daemon's own API version.
+pub async fn docker_client(addr: &Addr) -> anyhow::Result<Docker> {
+    let Addr::Unix(path) = addr else {
+        anyhow::bail!(
+            "the weave hooks reach the daemon over its unix socket; --docker {addr} is TCP \
+             (point --docker at unix:///var/run/docker.sock, or pass --no-weave)"
+        );
+    };
+    let path = path.to_string_lossy();
+    let docker = Docker::connect_with_socket(&path, DOCKER_TIMEOUT_SECS, &FALLBACK_API)
+        .map_err(|e| anyhow::anyhow!("--docker {addr}: {e}"))?;
+    match tokio::time::timeout(Duration::from_secs(10), docker.clone().negotiate_version()).await {
+        Ok(Ok(d)) => Ok(d),
+        Ok(Err(e)) => {
+            tracing::warn!("cannot ask {addr} for its API version ({e}); using 1.41");
+            Ok(docker)
+        }
+        Err(_) => {
+            tracing::warn!("{addr} did not give its API version within 10 s; using 1.41");
+            Ok(docker)
+        }
+    }
+}
+
+/// The in-process weave hooks.
+pub struct Weave {
+    /// W and the volume container.
+    pub rewrite: RewriteConfig,
+    /// Attaches started containers (holds the Docker client and the backend).
+    pub attacher: Arc<Attacher>,
+}
+
+impl Weave {
+    async fn create_outcome(&self, body: Bytes) -> CreateOutcome {
+        let forward = CreateOutcome::Forward(body.clone());
+        let Ok(create) = serde_json::from_slice::<Value>(&body) else {
+            // Docker answers a body it cannot parse better than we could.
+            return forward;
+        };
+        let Some(value) = rewrite::weave_cidr_of(&create) else {
+            return forward;
+        };
+        if let Err(e) = waiter::cidr::parse(&value) {
+            return CreateOutcome::Refuse {
+                status: 400,
+                message: e.to_string(),
+            };
+        }
+        let image = match rewrite::image_needed(&create) {
+            None => None,
+            Some(name) => match docker::image_config(self.attacher.docker(), &name).await {
+                Ok(Some(config)) => Some(config),
+                // Docker's own answer for a missing image: the CLI pulls, then retries the
+                // create, and the retry is rewritten.
+                Ok(None) => {
+                    return CreateOutcome::Refuse {
+                        status: 404,
+                        message: format!("No such image: {name}"),
+                    }
+                }
+                Err(e) => {
+                    return CreateOutcome::Refuse {
+                        status: 502,
+                        message: format!("cannot inspect image {name}: {e}"),
+                    }
+                }
+            },
+        };
+        match rewrite::rewrite(create, image.as_ref(), &self.rewrite) {
+            Ok(Rewrite::PassThrough) => forward,
+            Ok(Rewrite::Rewritten { body, .. }) => {
+                let mut text = serde_json::to_vec(&body).expect("a Value always serialises");
+                text.push(b'\n');
+                CreateOutcome::Forward(Bytes::from(text))
+            }
+            Err(RewriteError::NoCommand) => CreateOutcome::Refuse {
+                status: 400,
+                message: RewriteError::NoCommand.to_string(),
+            },
+            // A field of a type Docker refuses: Docker says so in its own words.
+            Err(e) => {
+                tracing::warn!("create not rewritten: {e}");
+                forward
+            }
+        }
+    }
+}
+
+impl InProcess for Weave {
+    fn create<'a>(&'a self, _query: Option<&'a str>, body: Bytes) -> BoxFuture<'a, CreateOutcome> {
+        Box::pin(self.create_outcome(body))
+    }
+
+    fn started<'a>(&'a self, container: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            self.attacher
+                .attach(container, OnFailure::KillContainer)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("container {container} was not given its network: {e}"))
+        })
+    }
+}
