@@ -24,7 +24,11 @@ async fn connection(socket: PathBuf, until: Instant) -> anyhow::Result<Vec<u32>>
             .body(Empty::new())?;
         let start = Instant::now();
         let resp = sender.send_request(req).await?;
-        anyhow::ensure!(resp.status().is_success(), "/_ping answered {}", resp.status());
+        anyhow::ensure!(
+            resp.status().is_success(),
+            "/_ping answered {}",
+            resp.status()
+        );
         resp.into_body().collect().await?;
         latencies.push(start.elapsed().as_micros() as u32);
         sender.ready().await?;
@@ -51,7 +55,11 @@ async fn main() -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     all.sort_unstable();
-    let pct = |p: f64| all.get(((all.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0);
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0)
+    };
     println!(
         "{} requests in {:.2} s = {:.0} req/s (p50 {} µs, p99 {} µs)",
         all.len(),

@@ -2,8 +2,8 @@
 
 pub mod adapter;
 pub mod docker;
-pub mod netns;
 pub mod kit;
+pub mod netns;
 pub mod prereq;
 pub mod proxy;
 pub mod registry;
