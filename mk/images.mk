@@ -25,7 +25,9 @@ static-arm64:
 	@rustup target list --installed | grep -qx '$(MUSL_ARM)' || rustup target add $(MUSL_ARM)
 	cargo build --release --target $(MUSL_ARM) $(addprefix -p ,$(STATIC_PACKAGES))
 
-images: static image-kit $(if $(findstring arm64,$(PLATFORMS)),static-arm64)
+# arm64 binaries are built when PLATFORMS or a spec's `platforms` asks for arm64.
+WANT_ARM64 = $(or $(findstring arm64,$(PLATFORMS)),$(if $(PLATFORMS),,$(shell grep -l 'linux/arm64' $(IMAGE_SPECS) 2>/dev/null)))
+images: static image-kit $(if $(WANT_ARM64),static-arm64)
 	$(IMAGE_KIT) --out $(IMAGE_DIR) --image-version $(VERSION) --revision $(REVISION) \
 	  $(if $(PLATFORMS),--platforms $(PLATFORMS)) $(IMAGE_SPECS)
 
