@@ -96,17 +96,25 @@ pub fn default_tags(version: &str) -> Vec<String> {
     vec!["latest".to_string(), version.to_string()]
 }
 
+/// Reads and validates the spec file at `spec_path` (named by its path in errors).
+///
+/// Errors: [`KitError::ReadSpec`] or [`KitError::Spec`].
+pub fn read_spec(spec_path: &Path) -> Result<spec::Spec, KitError> {
+    let spec_name = spec_path.display().to_string();
+    let text = std::fs::read_to_string(spec_path).map_err(|source| KitError::ReadSpec {
+        spec: spec_name.clone(),
+        source,
+    })?;
+    Ok(spec::parse(&spec_name, &text)?)
+}
+
 /// Builds the image of the spec file at `spec_path` into `<out_dir>/<name>.tar`.
 ///
 /// Errors: a [`KitError`] naming the spec and the entry; the archive is then not written
 /// (an older archive at the destination stays as it was).
 pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitError> {
     let spec_name = spec_path.display().to_string();
-    let text = std::fs::read_to_string(spec_path).map_err(|source| KitError::ReadSpec {
-        spec: spec_name.clone(),
-        source,
-    })?;
-    let spec = spec::parse(&spec_name, &text)?;
+    let spec = read_spec(spec_path)?;
     let platforms = match (&opts.platforms, spec.platforms.is_empty()) {
         (Some(p), _) => p.clone(),
         (None, false) => spec.platforms.clone(),
