@@ -131,3 +131,43 @@ fn a_bad_spec_never_touches_an_existing_archive_and_good_ones_still_build() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with("good "), "{stdout}");
 }
+
+#[test]
+fn two_specs_with_one_image_name_are_refused_and_bad_platforms_are_usage_errors() {
+    if !prereq::require(
+        kit_bin().exists(),
+        "target/release/image-kit (run `make images`)",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (dir.path().join("one.toml"), dir.path().join("two.toml"));
+    for (path, text) in [(&one, "first"), (&two, "second")] {
+        std::fs::write(
+            path,
+            format!("name = \"same\"\n[[files]]\npath = \"/x\"\ntext = \"{text}\"\n"),
+        )
+        .unwrap();
+    }
+    let out = kit(dir.path(), &[&one, &two]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "image-kit: {}: name: image \"same\" is already built by {}",
+            two.display(),
+            one.display()
+        )
+    );
+    let files = e2e::kit::archive_files(&dir.path().join("out/same.tar"));
+    assert!(files.len() > 3, "the first spec's archive is intact");
+
+    let out = Command::new(kit_bin())
+        .args(["--platforms", "linux/amd64,linux/s390x"])
+        .arg(&one)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported platform \"linux/s390x\""));
+}

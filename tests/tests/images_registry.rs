@@ -10,7 +10,7 @@ use e2e::kit;
 use e2e::prereq;
 use e2e::registry::{skopeo_ok, Registry};
 use images::layout::blob_path;
-use images::oci::Manifest;
+use images::oci::{Index, Manifest, MEDIA_INDEX};
 use serde_json::Value;
 
 fn ready(archive: &Path) -> bool {
@@ -61,8 +61,15 @@ fn weavewait_round_trips_through_skopeo_a_registry_and_docker_pull_unchanged() {
     let oci_archive = format!("oci-archive:{}", archive.display());
     let root = kit::root_descriptor(&archive);
     let ours = kit::archive_files(&archive);
+    // The root is the manifest, or with `make images PLATFORMS=…` an index whose first
+    // entry is the amd64 manifest.
     let manifest_bytes = &ours[&blob_path(&root.digest)];
-    let manifest: Manifest = serde_json::from_slice(manifest_bytes).unwrap();
+    let manifest: Manifest = if root.media_type == MEDIA_INDEX {
+        let index: Index = serde_json::from_slice(manifest_bytes).unwrap();
+        serde_json::from_slice(&ours[&blob_path(&index.manifests[0].digest)]).unwrap()
+    } else {
+        serde_json::from_slice(manifest_bytes).unwrap()
+    };
 
     // skopeo reads the archive as an OCI layout and sees our manifest, byte for byte.
     let inspect: Value = serde_json::from_slice(&skopeo_ok(&["inspect", &oci_archive])).unwrap();
@@ -102,6 +109,7 @@ fn weavewait_round_trips_through_skopeo_a_registry_and_docker_pull_unchanged() {
     let pulled = tempfile::tempdir().unwrap();
     skopeo_ok(&[
         "copy",
+        "--all",
         "--preserve-digests",
         "--src-tls-verify=false",
         &registry.skopeo_ref("weavewait:latest"),
