@@ -2,13 +2,14 @@
 #   make images [PLATFORMS=linux/amd64,linux/arm64]   build the archives (default: each spec's platforms)
 #   make load                                         docker load every archive
 #   make push REGISTRY=host:port                      skopeo copy every image, both tags
+#   make bench-images                                 build time and archive overhead
 IMAGES += weavewait weavewait-example powerstrip-weave
 STATIC_PACKAGES += adapter weavewait-example
 
 PLATFORMS ?=
 REGISTRY ?=
-VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+IMAGE_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+IMAGE_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 IMAGE_KIT := target/release/image-kit
 IMAGE_SPECS = $(foreach i,$(IMAGES),images/$(i).toml)
 # arm64 binaries link with the linker shipped with Rust: no C cross-compiler needed.
@@ -16,7 +17,7 @@ export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER ?= rust-lld
 # Plain-HTTP registries on the loopback need TLS verification off; others keep it on.
 SKOPEO_PUSH_FLAGS ?= $(if $(filter 127.% localhost%,$(REGISTRY)),--dest-tls-verify=false)
 
-.PHONY: image-kit static-arm64 push
+.PHONY: image-kit static-arm64 push push-registry-set
 
 image-kit:
 	cargo build --release -p images --bin image-kit
@@ -25,15 +26,34 @@ static-arm64:
 	@rustup target list --installed | grep -qx '$(MUSL_ARM)' || rustup target add $(MUSL_ARM)
 	cargo build --release --target $(MUSL_ARM) $(addprefix -p ,$(STATIC_PACKAGES))
 
-images: static image-kit $(if $(findstring arm64,$(PLATFORMS)),static-arm64)
-	$(IMAGE_KIT) --out $(IMAGE_DIR) --image-version $(VERSION) --revision $(REVISION) \
+# arm64 binaries are built when PLATFORMS or a spec's `platforms` asks for arm64.
+WANT_ARM64 = $(or $(findstring arm64,$(PLATFORMS)),$(if $(PLATFORMS),,$(shell grep -l 'linux/arm64' $(IMAGE_SPECS) 2>/dev/null)))
+images: static image-kit $(if $(WANT_ARM64),static-arm64)
+	$(IMAGE_KIT) --out $(IMAGE_DIR) --image-version $(IMAGE_VERSION) --revision $(IMAGE_REVISION) \
 	  $(if $(PLATFORMS),--platforms $(PLATFORMS)) $(IMAGE_SPECS)
 
 load: images
 	for i in $(IMAGES); do docker load -i $(IMAGE_DIR)/$$i.tar; done
 
-push: images
+push-registry-set:
 	@test -n "$(REGISTRY)" || { echo "usage: make push REGISTRY=host:port"; exit 2; }
-	for i in $(IMAGES); do for t in latest $(VERSION); do \
+
+push: push-registry-set images
+	for i in $(IMAGES); do for t in latest $(IMAGE_VERSION); do \
 	  skopeo copy --all --preserve-digests $(SKOPEO_PUSH_FLAGS) \
 	    oci-archive:$(IMAGE_DIR)/$$i.tar docker://$(REGISTRY)/$$i:$$t; done; done
+
+# The multi-platform tests need the small arm64 binaries (waiter, example).
+ARM64_TEST_PACKAGES := waiter weavewait-example
+.PHONY: static-arm64-test
+static-arm64-test:
+	@rustup target list --installed | grep -qx '$(MUSL_ARM)' || rustup target add $(MUSL_ARM)
+	cargo build --release --target $(MUSL_ARM) $(addprefix -p ,$(ARM64_TEST_PACKAGES))
+test: static-arm64-test
+
+# Benchmark: build time of all images, archive overhead bytes.
+BENCHES += bench-images
+.PHONY: bench-images
+bench-images: images
+	bench/images.sh $(IMAGE_KIT) --image-version $(IMAGE_VERSION) --revision $(IMAGE_REVISION) \
+	  $(if $(PLATFORMS),--platforms $(PLATFORMS)) $(IMAGE_SPECS)

@@ -14,9 +14,13 @@ use crate::spec::{self, EntryKind, Platform, Source, SpecError};
 /// that override the spec's (`None`: the spec's, else linux/amd64), and the [`Meta`].
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Where `<name>.tar` goes (created if missing).
     pub out_dir: PathBuf,
+    /// Cargo target directory: `build = "x"` reads `<target_dir>/<rust target>/release/x`.
     pub target_dir: PathBuf,
+    /// Platforms for every spec, overriding the spec's own list.
     pub platforms: Option<Vec<Platform>>,
+    /// Build metadata: SOURCE_DATE_EPOCH, revision, source, version, tags.
     pub meta: Meta,
 }
 
@@ -25,12 +29,19 @@ pub struct Options {
 /// `docker load` applies, and sizes in bytes.
 #[derive(Debug, Clone)]
 pub struct Built {
+    /// Image name from the spec.
     pub name: String,
+    /// Path of the written archive.
     pub archive: PathBuf,
+    /// The descriptor in index.json (manifest, or index for several platforms).
     pub root: Descriptor,
+    /// `name:tag` references `docker load` applies.
     pub refs: Vec<String>,
+    /// Size of the archive file.
     pub archive_bytes: u64,
+    /// Sum of the files' contents over all platforms.
     pub payload_bytes: u64,
+    /// Sum of the compressed layer blobs.
     pub layer_bytes: u64,
 }
 
@@ -43,25 +54,39 @@ pub enum KitError {
     /// The spec file itself cannot be read.
     #[error("{spec}: cannot read the spec file: {source}")]
     ReadSpec {
+        /// The spec file.
         spec: String,
+        /// Why it cannot be read.
         source: std::io::Error,
     },
     /// A file the spec names cannot be read.
     #[error("{spec}: {entry}: cannot read {path}: {source}{hint}")]
     ReadFile {
+        /// The spec file.
         spec: String,
+        /// The entry naming the file, e.g. `files[0] "/bin/sh"`.
         entry: String,
+        /// The file that cannot be read.
         path: PathBuf,
+        /// Why it cannot be read.
         source: std::io::Error,
+        /// What to do, e.g. ` (build it with `make static`)`, or empty.
         hint: String,
     },
     /// The core refused the inputs.
     #[error("{spec}: {source}")]
-    Layout { spec: String, source: LayoutError },
+    Layout {
+        /// The spec file.
+        spec: String,
+        /// The core's error, naming the entry.
+        source: LayoutError,
+    },
     /// The archive cannot be written (nothing was left at the destination).
     #[error("{spec}: {source}")]
     Write {
+        /// The spec file.
         spec: String,
+        /// The I/O error, naming the path.
         source: std::io::Error,
     },
 }
@@ -71,17 +96,25 @@ pub fn default_tags(version: &str) -> Vec<String> {
     vec!["latest".to_string(), version.to_string()]
 }
 
+/// Reads and validates the spec file at `spec_path` (named by its path in errors).
+///
+/// Errors: [`KitError::ReadSpec`] or [`KitError::Spec`].
+pub fn read_spec(spec_path: &Path) -> Result<spec::Spec, KitError> {
+    let spec_name = spec_path.display().to_string();
+    let text = std::fs::read_to_string(spec_path).map_err(|source| KitError::ReadSpec {
+        spec: spec_name.clone(),
+        source,
+    })?;
+    Ok(spec::parse(&spec_name, &text)?)
+}
+
 /// Builds the image of the spec file at `spec_path` into `<out_dir>/<name>.tar`.
 ///
 /// Errors: a [`KitError`] naming the spec and the entry; the archive is then not written
 /// (an older archive at the destination stays as it was).
 pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitError> {
     let spec_name = spec_path.display().to_string();
-    let text = std::fs::read_to_string(spec_path).map_err(|source| KitError::ReadSpec {
-        spec: spec_name.clone(),
-        source,
-    })?;
-    let spec = spec::parse(&spec_name, &text)?;
+    let spec = read_spec(spec_path)?;
     let platforms = match (&opts.platforms, spec.platforms.is_empty()) {
         (Some(p), _) => p.clone(),
         (None, false) => spec.platforms.clone(),

@@ -22,10 +22,15 @@ use crate::time::rfc3339;
 /// applies (e.g. `["latest", "0.1.0"]`, the first is the layout's ref name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Meta {
+    /// SOURCE_DATE_EPOCH: seconds since 1970-01-01 UTC, the only clock of a build.
     pub epoch: u64,
+    /// `org.opencontainers.image.revision`, e.g. a git commit.
     pub revision: String,
+    /// `org.opencontainers.image.source`, the repository URL.
     pub source: String,
+    /// `org.opencontainers.image.version`.
     pub version: String,
+    /// Tags for `docker load` (`<name>:<tag>`); the first is the layout's ref name.
     pub tags: Vec<String>,
 }
 
@@ -33,7 +38,9 @@ pub struct Meta {
 /// (normalised, as in [`Entry::path`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlatformFiles {
+    /// The platform these bytes are for.
     pub platform: Platform,
+    /// Entry path → file contents.
     pub files: BTreeMap<String, Vec<u8>>,
 }
 

@@ -1,6 +1,7 @@
 //! `image-kit [OPTIONS] SPEC...`: writes `<out>/<name>.tar` for every image spec.
 //! Exit status: 0 all built, 1 some spec failed (one line each on stderr), 2 usage error.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
@@ -55,6 +56,19 @@ fn epoch() -> Result<u64, String> {
     }
 }
 
+/// `linux/amd64,linux/arm64` → platforms, in order; a platform listed twice is an error.
+fn parse_platforms(list: &str) -> Result<Vec<Platform>, String> {
+    let mut platforms: Vec<Platform> = Vec::new();
+    for item in list.split(',') {
+        let p = Platform::parse(item.trim())?;
+        if platforms.contains(&p) {
+            return Err(format!("platform {:?} is listed twice", item.trim()));
+        }
+        platforms.push(p);
+    }
+    Ok(platforms)
+}
+
 fn main() -> ExitCode {
     let args: Args = argh::from_env();
     if args.specs.is_empty() {
@@ -63,7 +77,7 @@ fn main() -> ExitCode {
     }
     let platforms = match &args.platforms {
         None => None,
-        Some(list) => match list.split(',').map(|p| Platform::parse(p.trim())).collect() {
+        Some(list) => match parse_platforms(list) {
             Ok(p) => Some(p),
             Err(e) => {
                 eprintln!("image-kit: --platforms: {e}");
@@ -99,7 +113,22 @@ fn main() -> ExitCode {
         },
     };
     let mut failed = false;
+    // Two specs with one image name would overwrite each other's archive.
+    let mut names: BTreeMap<String, &PathBuf> = BTreeMap::new();
     for spec in &args.specs {
+        if let Ok(parsed) = kit::read_spec(spec) {
+            if let Some(first) = names.get(&parsed.name) {
+                eprintln!(
+                    "image-kit: {}: name: image {:?} is already built by {}",
+                    spec.display(),
+                    parsed.name,
+                    first.display()
+                );
+                failed = true;
+                continue;
+            }
+            names.insert(parsed.name, spec);
+        }
         match kit::build_spec_file(spec, &opts) {
             Ok(b) => println!(
                 "{} {} {} refs={} archive={} payload={} layers={} overhead={}",

@@ -36,11 +36,16 @@ pub const ANN_TITLE: &str = "org.opencontainers.image.title";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Descriptor {
+    /// `mediaType`, e.g. [`MEDIA_MANIFEST`].
     pub media_type: String,
+    /// `sha256:<64 lower-case hex>` of the content.
     pub digest: String,
+    /// Content length in bytes.
     pub size: u64,
+    /// Platform of the manifest an index entry points to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<PlatformJson>,
+    /// Annotations (`org.opencontainers.image.*`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
 }
@@ -48,8 +53,11 @@ pub struct Descriptor {
 /// `platform` of a descriptor, also the `architecture`/`os`/`variant` of a config.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlatformJson {
+    /// Go architecture name: `amd64`, `arm64`.
     pub architecture: String,
+    /// Operating system: `linux`.
     pub os: String,
+    /// CPU variant, e.g. `v8` for arm64.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
 }
@@ -58,10 +66,15 @@ pub struct PlatformJson {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Manifest {
+    /// Always 2.
     pub schema_version: u32,
+    /// `mediaType`, e.g. [`MEDIA_MANIFEST`].
     pub media_type: String,
+    /// The image config blob.
     pub config: Descriptor,
+    /// Layer blobs, bottom first.
     pub layers: Vec<Descriptor>,
+    /// Annotations (`org.opencontainers.image.*`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
 }
@@ -70,9 +83,13 @@ pub struct Manifest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Index {
+    /// Always 2.
     pub schema_version: u32,
+    /// `mediaType`, e.g. [`MEDIA_MANIFEST`].
     pub media_type: String,
+    /// Manifests (or nested indexes), one per platform or tag.
     pub manifests: Vec<Descriptor>,
+    /// Annotations (`org.opencontainers.image.*`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
 }
@@ -80,13 +97,20 @@ pub struct Index {
 /// An image config (config.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageConfig {
+    /// RFC 3339 creation time (from SOURCE_DATE_EPOCH).
     pub created: String,
+    /// Go architecture name: `amd64`, `arm64`.
     pub architecture: String,
+    /// Operating system: `linux`.
     pub os: String,
+    /// CPU variant, e.g. `v8` for arm64.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
+    /// Runtime defaults: Entrypoint, Cmd, Env, …
     pub config: ContainerConfig,
+    /// The uncompressed layer digests.
     pub rootfs: RootFs,
+    /// One entry per layer.
     #[serde(default)]
     pub history: Vec<History>,
 }
@@ -99,22 +123,31 @@ pub struct Empty {}
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ContainerConfig {
+    /// `User`: `uid[:gid]` or names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// `ExposedPorts`: `port/proto` → `{}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub exposed_ports: BTreeMap<String, Empty>,
+    /// `Env`: `KEY=VALUE` entries.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<String>,
+    /// `Entrypoint`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<Vec<String>>,
+    /// `Cmd`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cmd: Option<Vec<String>>,
+    /// `Volumes`: absolute path → `{}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub volumes: BTreeMap<String, Empty>,
+    /// `WorkingDir`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
+    /// `Labels`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// `StopSignal`, e.g. `SIGTERM`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
 }
@@ -122,15 +155,19 @@ pub struct ContainerConfig {
 /// `rootfs`: `type` is always `layers`; `diff_ids` are the sha256 of the uncompressed layers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RootFs {
+    /// `type`: always `layers`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// `sha256:<hex>` of each uncompressed layer tar, bottom first.
     pub diff_ids: Vec<String>,
 }
 
 /// One `history` entry per layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
+    /// RFC 3339 creation time (from SOURCE_DATE_EPOCH).
     pub created: String,
+    /// What made the layer (`image-kit <version>`).
     pub created_by: String,
 }
 
@@ -139,7 +176,10 @@ pub struct History {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DockerManifest {
+    /// Archive path of the config blob, `blobs/sha256/<hex>`.
     pub config: String,
+    /// `name:tag` references to apply.
     pub repo_tags: Vec<String>,
+    /// Archive paths of the layer blobs, bottom first.
     pub layers: Vec<String>,
 }

@@ -183,11 +183,22 @@ pub struct Entry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
     /// A regular file with permission bits `mode` (≤ 0o7777).
-    File { source: Source, mode: u32 },
+    File {
+        /// Where the bytes come from.
+        source: Source,
+        /// Permission bits.
+        mode: u32,
+    },
     /// A directory with permission bits `mode`.
-    Dir { mode: u32 },
+    Dir {
+        /// Permission bits.
+        mode: u32,
+    },
     /// A symbolic link to `target` (kept verbatim; may dangle).
-    Symlink { target: String },
+    Symlink {
+        /// The link's target, verbatim.
+        target: String,
+    },
 }
 
 /// Where a file's bytes come from; the shell reads them, the core never does.

@@ -10,7 +10,7 @@ use e2e::kit;
 use e2e::prereq;
 use e2e::registry::{skopeo_ok, Registry};
 use images::layout::blob_path;
-use images::oci::Manifest;
+use images::oci::{Index, Manifest, MEDIA_INDEX};
 use serde_json::Value;
 
 fn ready(archive: &Path) -> bool {
@@ -61,8 +61,15 @@ fn weavewait_round_trips_through_skopeo_a_registry_and_docker_pull_unchanged() {
     let oci_archive = format!("oci-archive:{}", archive.display());
     let root = kit::root_descriptor(&archive);
     let ours = kit::archive_files(&archive);
+    // The root is the manifest, or with `make images PLATFORMS=…` an index whose first
+    // entry is the amd64 manifest.
     let manifest_bytes = &ours[&blob_path(&root.digest)];
-    let manifest: Manifest = serde_json::from_slice(manifest_bytes).unwrap();
+    let manifest: Manifest = if root.media_type == MEDIA_INDEX {
+        let index: Index = serde_json::from_slice(manifest_bytes).unwrap();
+        serde_json::from_slice(&ours[&blob_path(&index.manifests[0].digest)]).unwrap()
+    } else {
+        serde_json::from_slice(manifest_bytes).unwrap()
+    };
 
     // skopeo reads the archive as an OCI layout and sees our manifest, byte for byte.
     let inspect: Value = serde_json::from_slice(&skopeo_ok(&["inspect", &oci_archive])).unwrap();
@@ -102,6 +109,7 @@ fn weavewait_round_trips_through_skopeo_a_registry_and_docker_pull_unchanged() {
     let pulled = tempfile::tempdir().unwrap();
     skopeo_ok(&[
         "copy",
+        "--all",
         "--preserve-digests",
         "--src-tls-verify=false",
         &registry.skopeo_ref("weavewait:latest"),
@@ -138,4 +146,41 @@ fn weavewait_round_trips_through_skopeo_a_registry_and_docker_pull_unchanged() {
     );
     let id = docker_ok(&["image", "inspect", "--format", "{{.Id}}", &reference]);
     assert_eq!(id, manifest.config.digest);
+}
+
+#[test]
+fn make_push_puts_every_image_under_both_tags() {
+    let names = ["weavewait", "weavewait-example", "powerstrip-weave"];
+    if !names.iter().all(|n| ready(&kit::archive_path(n)))
+        || !prereq::require(prereq::command_works("make", &["--version"]), "make")
+    {
+        return;
+    }
+    let registry = Registry::start().unwrap_or_else(|e| panic!("{e}"));
+    // `-o images`: push the archives `make images` already wrote, without rebuilding.
+    let out = std::process::Command::new("timeout")
+        .args(["600", "make", "-s", "-o", "images", "push"])
+        .arg(format!("REGISTRY={}", registry.addr))
+        .current_dir(prereq::workspace_root())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("make runs");
+    assert!(
+        out.status.success(),
+        "make push failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in names {
+        let root = kit::root_descriptor(&kit::archive_path(name));
+        for tag in ["latest", kit::version()] {
+            let raw = skopeo_ok(&[
+                "inspect",
+                "--raw",
+                "--tls-verify=false",
+                &registry.skopeo_ref(&format!("{name}:{tag}")),
+            ]);
+            assert_eq!(kit::digest(&raw), root.digest, "{name}:{tag}");
+        }
+    }
 }
