@@ -1,7 +1,7 @@
 //! Support for the end-to-end tests: prerequisites, paths to built artifacts.
 
 pub mod docker;
-pub mod netns;
 pub mod kit;
+pub mod netns;
 pub mod prereq;
 pub mod registry;
