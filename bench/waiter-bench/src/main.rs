@@ -15,7 +15,7 @@
 
 use std::io::Read;
 use std::net::Ipv4Addr;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use e2e::netns::{clean_spawn, eventually, waiter_is_waiting, Attach, NetNs, Rtnl};
