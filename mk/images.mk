@@ -37,3 +37,18 @@ push: images
 	for i in $(IMAGES); do for t in latest $(VERSION); do \
 	  skopeo copy --all --preserve-digests $(SKOPEO_PUSH_FLAGS) \
 	    oci-archive:$(IMAGE_DIR)/$$i.tar docker://$(REGISTRY)/$$i:$$t; done; done
+
+# The multi-platform tests need the small arm64 binaries (waiter, example).
+ARM64_TEST_PACKAGES := waiter weavewait-example
+.PHONY: static-arm64-test
+static-arm64-test:
+	@rustup target list --installed | grep -qx '$(MUSL_ARM)' || rustup target add $(MUSL_ARM)
+	cargo build --release --target $(MUSL_ARM) $(addprefix -p ,$(ARM64_TEST_PACKAGES))
+test: static-arm64-test
+
+# Benchmark: build time of all images, archive overhead bytes.
+BENCHES += bench-images
+.PHONY: bench-images
+bench-images: images
+	bench/images.sh $(IMAGE_KIT) --image-version $(VERSION) --revision $(REVISION) \
+	  $(if $(PLATFORMS),--platforms $(PLATFORMS)) $(IMAGE_SPECS)

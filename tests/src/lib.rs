@@ -3,5 +3,6 @@
 pub mod adapter;
 pub mod docker;
 pub mod kit;
+pub mod netns;
 pub mod prereq;
 pub mod registry;

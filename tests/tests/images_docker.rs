@@ -61,6 +61,24 @@ fn weavewait_loads_with_both_tags_and_its_config() {
 }
 
 #[test]
+fn weavewait_container_starts_and_quits_at_once() {
+    if !ready() {
+        return;
+    }
+    let mut cleanup = Cleanup::default();
+    let image = kit::load_archive("weavewait");
+    let name = cleanup.add(unique("weavewait-run"));
+    // The image's own command: the waiter with WAIT_FOR_WEAVE_QUIT=yes exits 0 at once.
+    let out = docker(&["run", "--name", &name, "--network", "none", &image]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn weavewait_volume_serves_the_waiter_read_only_to_an_app_container() {
     if !ready() {
         return;

@@ -139,3 +139,40 @@ fn weavewait_round_trips_through_skopeo_a_registry_and_docker_pull_unchanged() {
     let id = docker_ok(&["image", "inspect", "--format", "{{.Id}}", &reference]);
     assert_eq!(id, manifest.config.digest);
 }
+
+#[test]
+fn make_push_puts_every_image_under_both_tags() {
+    let names = ["weavewait", "weavewait-example", "powerstrip-weave"];
+    if !names.iter().all(|n| ready(&kit::archive_path(n)))
+        || !prereq::require(prereq::command_works("make", &["--version"]), "make")
+    {
+        return;
+    }
+    let registry = Registry::start().unwrap_or_else(|e| panic!("{e}"));
+    // `-o images`: push the archives `make images` already wrote, without rebuilding.
+    let out = std::process::Command::new("timeout")
+        .args(["600", "make", "-s", "-o", "images", "push"])
+        .arg(format!("REGISTRY={}", registry.addr))
+        .current_dir(prereq::workspace_root())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("make runs");
+    assert!(
+        out.status.success(),
+        "make push failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in names {
+        let root = kit::root_descriptor(&kit::archive_path(name));
+        for tag in ["latest", kit::version()] {
+            let raw = skopeo_ok(&[
+                "inspect",
+                "--raw",
+                "--tls-verify=false",
+                &registry.skopeo_ref(&format!("{name}:{tag}")),
+            ]);
+            assert_eq!(kit::digest(&raw), root.digest, "{name}:{tag}");
+        }
+    }
+}

@@ -1,3 +1,103 @@
+//! `wait-for-weave [OPTIONS] [--] COMMAND [ARG...]`: exec COMMAND once the interface (default
+//! `ethwe`) is up with its addresses. Each step lives in the library; this is the order.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::exit;
+use std::time::Instant;
+
+use waiter::options::{self, Action, Options};
+use waiter::readiness::IfAddr;
+use waiter::signals::{self, Blocked};
+use waiter::wait::{self, Outcome};
+use waiter::{exec, NETLINK_FAILURE, TIMED_OUT};
+
 fn main() {
-    std::process::exit(2);
+    let started = Instant::now();
+    let opts = parse_options();
+    let blocked = block_signals();
+    let addrs = wait_until_ready(&opts, &blocked);
+    report(&opts, started, &addrs);
+    restore_signals(blocked);
+    exec_command(&opts.command)
+}
+
+/// Options and env vars; `--help`/`--version`, the compatibility switches and usage errors
+/// (status 2) end here.
+fn parse_options() -> Options {
+    match options::parse(std::env::args_os().collect(), |name| std::env::var_os(name)) {
+        Ok(Action::Wait(opts)) => opts,
+        Ok(Action::Exec(command)) => exec_command(&command),
+        Ok(Action::Quit) => exit(0),
+        Ok(Action::Print(text)) => print_and_exit(&text),
+        Err(usage) => fail(options::USAGE, &usage.to_string()),
+    }
+}
+
+/// SIGTERM/SIGINT/SIGHUP/SIGQUIT now end the wait, also as PID 1.
+fn block_signals() -> Blocked {
+    signals::block().unwrap_or_else(|e| fail(NETLINK_FAILURE, &format!("signals: {e}")))
+}
+
+/// Netlink until ready (the usable addresses), or exit: 128+n on a signal, 124 on timeout,
+/// 1 on a netlink failure.
+fn wait_until_ready(opts: &Options, blocked: &Blocked) -> Vec<IfAddr> {
+    let outcome = wait::until_ready(&opts.iface, opts.expected.clone(), opts.timeout, blocked)
+        .unwrap_or_else(|e| fail(NETLINK_FAILURE, &e.to_string()));
+    // A signal that raced with readiness still wins: nothing has run yet.
+    if let Ok(Some(signal)) = wait::pending(blocked) {
+        exit(signals::exit_status(signal));
+    }
+    match outcome {
+        Outcome::Ready { addrs, resyncs } => {
+            if opts.verbose && resyncs > 0 {
+                eprintln!("wait-for-weave: {resyncs} re-dumps after lost netlink events");
+            }
+            addrs
+        }
+        Outcome::Signal(signal) => exit(signals::exit_status(signal)),
+        Outcome::TimedOut => fail(
+            TIMED_OUT,
+            &format!("{} not ready after {} s", opts.iface, opts.timeout_text),
+        ),
+    }
+}
+
+/// With `--verbose`: one line with the wait time and the addresses.
+fn report(opts: &Options, started: Instant, addrs: &[IfAddr]) {
+    if opts.verbose {
+        let addrs: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+        eprintln!(
+            "wait-for-weave: {} ready after {:.3} ms with {}",
+            opts.iface,
+            started.elapsed().as_secs_f64() * 1000.0,
+            addrs.join(" ")
+        );
+    }
+}
+
+/// The signal mask inherited at start comes back (the signalfd is closed).
+fn restore_signals(blocked: Blocked) {
+    blocked
+        .restore()
+        .unwrap_or_else(|e| fail(NETLINK_FAILURE, &format!("signals: {e}")));
+}
+
+/// SIGPIPE as inherited, then exec; only returns on failure: 127 not found, 126 not
+/// executable.
+fn exec_command(command: &[OsString]) -> ! {
+    signals::restore_sigpipe();
+    let failure = exec::exec(command);
+    fail(failure.status, &failure.message)
+}
+
+fn print_and_exit(text: &str) -> ! {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", text.trim_end()).and_then(|()| out.flush());
+    exit(0)
+}
+
+fn fail(status: i32, message: &str) -> ! {
+    eprintln!("wait-for-weave: {message}");
+    exit(status)
 }

@@ -1,0 +1,133 @@
+//! Bad specs through the real `image-kit` binary: exit status 1, one line per bad spec
+//! naming the spec and the entry, and no archive (nor temporary file) written.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use e2e::prereq;
+
+fn kit_bin() -> PathBuf {
+    prereq::workspace_root().join("target/release/image-kit")
+}
+
+fn kit(dir: &Path, specs: &[&Path]) -> Output {
+    Command::new(kit_bin())
+        .arg("--out")
+        .arg(dir.join("out"))
+        .arg("--target-dir")
+        .arg(dir.join("target"))
+        .args(specs)
+        .env("SOURCE_DATE_EPOCH", "0")
+        .output()
+        .expect("image-kit runs")
+}
+
+fn out_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("out"))
+        .map(|rd| {
+            rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+const CASES: [(&str, &str, &str); 6] = [
+    (
+        "missing",
+        "[[files]]\npath = \"/app\"\nbuild = \"no-such-binary\"\nmode = \"0755\"\n",
+        "files[0] \"/app\": cannot read ",
+    ),
+    (
+        "badmode",
+        "[[files]]\npath = \"/app\"\ntext = \"x\"\nmode = \"0855\"\n",
+        "files[0] \"/app\": bad mode \"0855\"",
+    ),
+    (
+        "escape",
+        "[[symlinks]]\npath = \"/etc/../../x\"\ntarget = \"y\"\n",
+        "symlinks[0] \"/etc/../../x\": path \"/etc/../../x\" escapes the image root",
+    ),
+    (
+        "duplicate",
+        "[[dirs]]\npath = \"/data\"\n[[files]]\npath = \"/data/\"\ntext = \"\"\n",
+        "dirs[0] \"/data\": duplicate path: files[0] \"/data/\" names it too",
+    ),
+    (
+        "loop",
+        "[[symlinks]]\npath = \"/a\"\ntarget = \"b\"\n[[symlinks]]\npath = \"/b\"\ntarget = \"a\"\n",
+        "symlinks[0] \"/a\": symlink loop: /a -> b, /b -> a, …",
+    ),
+    (
+        "unknown",
+        "[[files]]\npath = \"/app\"\ntext = \"\"\nowner = \"root\"\n",
+        "line 5: unknown field `owner`",
+    ),
+];
+
+#[test]
+fn each_bad_spec_gives_one_line_naming_spec_and_entry_and_no_archive() {
+    if !prereq::require(
+        kit_bin().exists(),
+        "target/release/image-kit (run `make images`)",
+    ) {
+        return;
+    }
+    for (name, body, expected) in CASES {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&spec, format!("name = \"{name}\"\n{body}")).unwrap();
+        let out = kit(dir.path(), &[&spec]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{name}: one line: {stderr}");
+        let prefix = format!("image-kit: {}: {expected}", spec.display());
+        assert!(
+            stderr.starts_with(&prefix),
+            "{name}:\n got {stderr}\nwant {prefix}…"
+        );
+        assert!(out.stdout.is_empty(), "{name}: nothing reported built");
+        assert_eq!(
+            out_files(dir.path()),
+            Vec::<String>::new(),
+            "{name}: no archive"
+        );
+    }
+}
+
+#[test]
+fn a_bad_spec_never_touches_an_existing_archive_and_good_ones_still_build() {
+    if !prereq::require(
+        kit_bin().exists(),
+        "target/release/image-kit (run `make images`)",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("out")).unwrap();
+    std::fs::write(dir.path().join("out/app.tar"), b"previous archive").unwrap();
+    let bad = dir.path().join("app.toml");
+    std::fs::write(
+        &bad,
+        "name = \"app\"\n[[files]]\npath = \"/app\"\nbuild = \"not-built\"\n",
+    )
+    .unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        "name = \"good\"\n[[files]]\npath = \"/hello\"\ntext = \"hi\\n\"\n",
+    )
+    .unwrap();
+    let out = kit(dir.path(), &[&bad, &good]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("(build it with `make static`)"), "{stderr}");
+    assert_eq!(
+        std::fs::read(dir.path().join("out/app.tar")).unwrap(),
+        b"previous archive"
+    );
+    assert_eq!(out_files(dir.path()), vec!["app.tar", "good.tar"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("good "), "{stdout}");
+}

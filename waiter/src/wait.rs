@@ -1,0 +1,95 @@
+//! The wait loop: poll the netlink socket and the signalfd until the interface is ready, a
+//! terminating signal arrives, or the timeout passes.
+
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::Signal;
+
+use crate::netlink::{NetlinkError, Watch};
+use crate::readiness::{IfAddr, Readiness};
+use crate::signals::Blocked;
+
+/// How the wait ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The interface is ready with these usable addresses; `resyncs` counts the times
+    /// events were lost and the table dumped again.
+    Ready {
+        /// Usable addresses of the interface, sorted.
+        addrs: Vec<IfAddr>,
+        /// Re-dumps after lost events.
+        resyncs: u32,
+    },
+    /// A terminating signal arrived first.
+    Signal(Signal),
+    /// The timeout passed first.
+    TimedOut,
+}
+
+/// Waits until the interface named `iface` is ready with `expected` (see
+/// [`Readiness`]), `signals` has a signal, or `timeout` (from now) passes. Errors: the
+/// netlink socket failed (exit 1).
+pub fn until_ready(
+    iface: &str,
+    expected: Vec<IfAddr>,
+    timeout: Option<Duration>,
+    signals: &Blocked,
+) -> Result<Outcome, NetlinkError> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let mut state = Readiness::new(iface, expected);
+    let mut watch = Watch::open()?;
+    loop {
+        if let Some(addrs) = state.ready_addrs() {
+            return Ok(Outcome::Ready {
+                addrs,
+                resyncs: watch.resyncs(),
+            });
+        }
+        let wait = match deadline {
+            None => PollTimeout::NONE,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Ok(Outcome::TimedOut);
+                }
+                // Round up so that we never wake just before the deadline and spin.
+                let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128 - 1);
+                PollTimeout::try_from(ms as i32).unwrap_or(PollTimeout::MAX)
+            }
+        };
+        let mut fds = [
+            PollFd::new(watch.as_fd(), PollFlags::POLLIN),
+            PollFd::new(signals.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, wait) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(errno) => {
+                return Err(NetlinkError::Io {
+                    op: "poll",
+                    source: errno.into(),
+                })
+            }
+        }
+        let socket_ready = fds[0].any().unwrap_or(false);
+        let signal_ready = fds[1].any().unwrap_or(false);
+        if signal_ready {
+            if let Some(signal) = pending(signals)? {
+                return Ok(Outcome::Signal(signal));
+            }
+        }
+        if socket_ready {
+            watch.read(&mut state)?;
+        }
+    }
+}
+
+/// The first terminating signal pending on `signals`, if any.
+pub fn pending(signals: &Blocked) -> Result<Option<Signal>, NetlinkError> {
+    signals.pending().map_err(|errno| NetlinkError::Io {
+        op: "read the signalfd",
+        source: errno.into(),
+    })
+}
