@@ -3,7 +3,7 @@
 #                      GET /_ping throughput through the proxy vs direct
 BENCHES += bench-proxy
 
-BENCH_RUNS ?= 10
+BENCH_RUNS ?= 20
 PING_SECONDS ?= 3
 PING_CONNECTIONS ?= 4
 
