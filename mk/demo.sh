@@ -5,12 +5,14 @@
 # as the original walkthrough did with powerstrip. Prints what it saw; cleans up what it
 # created (also on failure). Expects the images loaded (`make load`).
 # usage: demo.sh POWERSTRIP_WEAVE_BIN VERSION
-#   env: DEMO_BRIDGE (pwdemo0), DEMO_VOLUME (weavewait), DEMO_CIDR (10.255.0.51/24)
+#   env: DEMO_BRIDGE (pwdemo0), DEMO_VOLUME (weavewait), DEMO_CIDR (10.255.0.51/24),
+#        DEMO_WAITER (/home/weavewait/wait-for-weave)
 set -euo pipefail
 bin=${1:?usage: demo.sh POWERSTRIP_WEAVE_BIN VERSION}
 version=${2:?usage: demo.sh POWERSTRIP_WEAVE_BIN VERSION}
 bridge=${DEMO_BRIDGE:-pwdemo0}
 volume=${DEMO_VOLUME:-weavewait}
+waiter=${DEMO_WAITER:-/home/weavewait/wait-for-weave}
 cidr=${DEMO_CIDR:-10.255.0.51/24}
 server_cidr=${DEMO_SERVER_CIDR:-10.255.0.1/24}
 example=weavewait-example:$version
@@ -45,9 +47,9 @@ if ! timeout 20 docker inspect --type container "$volume" >/dev/null 2>&1; then
 fi
 ip link show "$bridge" >/dev/null 2>&1 || made_bridge=yes
 
-say "$bin" proxy --listen "unix://$sock" --attach bridge --bridge "$bridge" --volume-container "$volume" --no-firewall
+say "$bin" proxy --listen "unix://$sock" --attach bridge --bridge "$bridge" --volume-container "$volume" --waiter "$waiter" --no-firewall
 "$bin" proxy --listen "unix://$sock" --attach bridge --bridge "$bridge" \
-  --volume-container "$volume" --no-firewall >"$dir/proxy.log" 2>&1 &
+  --volume-container "$volume" --waiter "$waiter" --no-firewall >"$dir/proxy.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 150); do [ -S "$sock" ] && break; sleep 0.1; done
 [ -S "$sock" ] || { echo "demo: the proxy did not start:"; cat "$dir/proxy.log"; exit 1; }

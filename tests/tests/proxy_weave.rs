@@ -11,6 +11,12 @@ use e2e::kit;
 use e2e::prereq;
 use e2e::proxy::{busybox_image, prerequisites, stderr, stdout, Proxy};
 
+/// The waiter as these tests spell it: the same file as the default
+/// `/home/weavewait/wait-for-weave`, but another Entrypoint string, so event followers of
+/// other agents on a shared host (which attach, and kill on failure, every container whose
+/// Entrypoint starts with the default) leave these tests' containers alone.
+const WAITER: &str = "/home/weavewait/./wait-for-weave";
+
 /// A private volume container and Linux bridge per test, removed on drop, so tests on a
 /// shared daemon never touch `weavewait` or `weave`.
 struct Weave {
@@ -56,6 +62,8 @@ impl Weave {
             "--no-firewall",
             "--volume-container",
             &self.volume,
+            "--waiter",
+            WAITER,
         ];
         args.extend_from_slice(extra);
         Proxy::start(&args)
@@ -101,10 +109,7 @@ fn weave_example_prints_its_address_and_wait_time() {
     assert_attached(&p.docker_ok(&["logs", &name]), "10.255.0.52/24");
     // The rewrite as Docker recorded it: waiter first, the image's entrypoint after it.
     let entry = p.docker_ok(&["inspect", "--format", "{{json .Config.Entrypoint}}", &name]);
-    assert_eq!(
-        entry,
-        r#"["/home/weavewait/wait-for-weave","/weavewait-example"]"#
-    );
+    assert_eq!(entry, format!(r#"["{WAITER}","/weavewait-example"]"#));
     let from = p.docker_ok(&[
         "inspect",
         "--format",
@@ -179,6 +184,8 @@ fn containers_started_behind_the_proxy_are_attached_from_events() {
             &w.volume,
             "--label",
             &label,
+            "--waiter",
+            WAITER,
         ],
         |_| std::os::unix::net::UnixStream::connect(&sock).is_ok(),
     );
@@ -210,6 +217,8 @@ fn failed_attach_is_a_500_and_the_container_never_runs_its_app() {
         "command:/bin/false",
         "--volume-container",
         &w.volume,
+        "--waiter",
+        WAITER,
     ]);
     let mut c = Cleanup::default();
     let name = c.add(unique("proxy-failattach"));

@@ -202,7 +202,15 @@ async fn serve(
     if let Some(container) = route.started_container() {
         let s = resp.status();
         if s.is_success() && s != StatusCode::NOT_MODIFIED {
-            if let Err(reason) = shared.inprocess.started(container).await {
+            // A task of its own: a client that hangs up mid-attach must not cut the attach
+            // (or the kill on failure) short.
+            let hooks = shared.inprocess.clone();
+            let id = container.to_string();
+            let attach = tokio::spawn(async move { hooks.started(&id).await });
+            let outcome = attach
+                .await
+                .unwrap_or_else(|e| Err(format!("the attach of {container} failed: {e}")));
+            if let Err(reason) = outcome {
                 return Err(error_response(StatusCode::INTERNAL_SERVER_ERROR, &reason));
             }
         }

@@ -144,15 +144,21 @@ impl InProcess for Weave {
     }
 }
 
-/// True when `container` is no longer running and did not die of SIGKILL (exit 137).
+/// True when `container` stops running within a few seconds (Docker may still report a
+/// process that just exited as running) and did not die of SIGKILL (exit 137, what a failed
+/// attach does to it).
 async fn ended_on_its_own(docker: &Docker, container: &str) -> bool {
-    match docker
-        .inspect_container(container, None::<InspectContainerOptions>)
-        .await
-    {
-        Ok(c) => c.state.is_some_and(|s| {
-            s.running == Some(false) && s.exit_code.is_some_and(|code| code != 137)
-        }),
-        Err(_) => false,
+    for _ in 0..50 {
+        let state = docker
+            .inspect_container(container, None::<InspectContainerOptions>)
+            .await
+            .ok()
+            .and_then(|c| c.state);
+        let Some(state) = state else { return false };
+        if state.running == Some(false) {
+            return state.exit_code.is_some_and(|code| code != 137);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    false
 }
