@@ -133,3 +133,22 @@ fn socket_gets_the_owner_and_mode_of_dockers() {
         docker.permissions().mode() & 0o7777
     );
 }
+
+#[test]
+fn unreachable_daemon_is_a_502_not_a_hang() {
+    if !prerequisites() {
+        return;
+    }
+    let dir = e2e::proxy::TempDir::new("proxy-nodaemon");
+    let missing = format!("unix://{}", dir.join("no-docker.sock").display());
+    // Plain pass-through: the weave hooks refuse to start without a daemon socket.
+    let p = Proxy::start(&["--docker", &missing, "--no-weave"]);
+    let out = p.docker(&["ps"]);
+    assert!(!out.status.success());
+    assert_ne!(out.status.code(), Some(124), "the CLI hung");
+    let err = e2e::proxy::stderr(&out);
+    assert!(
+        err.contains("cannot connect to the Docker daemon at") && err.contains("no-docker.sock"),
+        "{err}"
+    );
+}
