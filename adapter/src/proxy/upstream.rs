@@ -141,6 +141,9 @@ impl Upstream {
 
     async fn take_ready(&self) -> Option<SendRequest<ProxyBody>> {
         let mut s = self.kept.lock().expect("upstream lock").take()?;
+        if s.is_ready() {
+            return Some(s);
+        }
         match tokio::time::timeout(REUSE_WAIT, s.ready()).await {
             Ok(Ok(())) => Some(s),
             _ => None,
