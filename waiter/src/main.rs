@@ -67,10 +67,13 @@ fn wait_until_ready(opts: &Options, blocked: &Blocked) -> Vec<IfAddr> {
 fn report(opts: &Options, started: Instant, addrs: &[IfAddr]) {
     if opts.verbose {
         let addrs: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+        // Integer arithmetic: float formatting would cost tens of KB of binary.
+        let us = started.elapsed().as_micros();
         eprintln!(
-            "wait-for-weave: {} ready after {:.3} ms with {}",
+            "wait-for-weave: {} ready after {}.{:03} ms with {}",
             opts.iface,
-            started.elapsed().as_secs_f64() * 1000.0,
+            us / 1000,
+            us % 1000,
             addrs.join(" ")
         );
     }
