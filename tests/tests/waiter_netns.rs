@@ -42,6 +42,14 @@ fn spawn_in(ns: &NetNs, bin: &PathBuf, env: &[(&str, &str)], args: &[&str]) -> C
 /// counts its runs, and shows what it saw of ethwe when it started.
 const APP: &str = r#"echo run >> "$1"; echo "pid=$$"; cat /sys/class/net/ethwe/flags; ip -o -4 addr show dev ethwe | awk '{print $4}'"#;
 
+struct RemoveDir(PathBuf);
+
+impl Drop for RemoveDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 struct Marker(PathBuf);
 
 impl Marker {
@@ -290,10 +298,19 @@ fn works_as_a_non_root_user() {
     ) {
         return;
     }
+    // A copy the unprivileged user can reach whatever the checkout's permissions.
+    let dir = std::env::temp_dir().join(e2e::docker::unique("waiter-nonroot"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("wait-for-weave");
+    std::fs::copy(&bin, &copy).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let _remove = RemoveDir(dir);
     let ns = NetNs::new();
     let mut c = ns.command("setpriv");
     c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
-        .arg(&bin)
+        .arg(&copy)
         .args(["-v", "--addr", "10.255.0.51/24", "--", "sh", "-c", "id -u"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
