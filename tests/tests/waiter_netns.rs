@@ -375,6 +375,7 @@ fn floods_with_colliding_sequence_numbers_and_enobufs_still_exec_once() {
         "the flood must have overflowed the waiter's socket: {stderr}"
     );
     assert!(stderr.contains("ethwe ready after"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one verbose line: {stderr}");
 }
 
 #[test]
