@@ -11,8 +11,9 @@
 //!   the `RTM_NEWADDR` request to the kernel's exec event for the app (process connector,
 //!   same clock), and to the first byte the app (`TINY echo`) writes (which adds the app's own
 //!   start-up), TRIALS times (default 200, env `TRIALS`);
-//! - peak RSS: `/usr/bin/time -v` of the waiter waiting until its timeout, and of each
-//!   exec'ing variant (the figure then includes the app).
+//! - peak RSS: the waiter's own high-water mark (VmHWM) while it waits, and `/usr/bin/time -v`
+//!   of the waiter until its timeout and of each exec'ing variant. GNU time's figure also
+//!   counts the pages of its own forked copy before the exec, so it reads higher and varies.
 
 use std::io::Read;
 use std::net::Ipv4Addr;
@@ -212,8 +213,29 @@ fn max_rss_kib(ns: &NetNs, argv: &[&str]) -> f64 {
         .unwrap_or_else(|| panic!("no maximum RSS in: {text}"))
 }
 
+/// VmHWM (the peak RSS of this process image since its exec) of a waiter that has been
+/// waiting for 200 ms, in KiB.
+fn waiting_hwm_kib(ns: &NetNs, waiter: &str, tiny: &str) -> f64 {
+    let mut c = ns.command(waiter);
+    c.args(["--timeout", "1", "--", tiny, "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().expect("spawn the waiter");
+    let pid = child.id();
+    assert!(eventually(Duration::from_secs(10), || waiter_is_waiting(
+        pid
+    )));
+    std::thread::sleep(Duration::from_millis(200));
+    let hwm = e2e::netns::proc_status(pid, "VmHWM").expect("VmHWM of the waiter");
+    let _ = child.wait();
+    hwm.trim_end_matches("kB")
+        .trim()
+        .parse()
+        .expect("VmHWM in kB")
+}
+
 fn peak_rss(waiter: &str, tiny: &str, tini: Option<&str>) {
-    println!("peak RSS (/usr/bin/time -v, max over 5 runs):");
+    println!("peak RSS (max over 5 runs):");
     let empty = NetNs::new();
     let (ready, _attach) = ready_namespace();
     let max_of = |ns: &NetNs, argv: &[&str]| {
@@ -221,12 +243,19 @@ fn peak_rss(waiter: &str, tiny: &str, tini: Option<&str>) {
             .map(|_| max_rss_kib(ns, argv))
             .fold(0.0_f64, f64::max)
     };
-    let waiting = max_of(&empty, &[waiter, "--timeout", "0.2", "--", tiny, "true"]);
+    let hwm = (0..5)
+        .map(|_| waiting_hwm_kib(&empty, waiter, tiny))
+        .fold(0.0_f64, f64::max);
     println!(
         "{:<44} {:>18.0} KiB   <= 512 KiB: {}",
-        "  wait-for-weave waiting (until its timeout)",
-        waiting,
-        verdict(waiting <= 512.0)
+        "  wait-for-weave waiting: its VmHWM",
+        hwm,
+        verdict(hwm <= 512.0)
+    );
+    let waiting = max_of(&empty, &[waiter, "--timeout", "0.2", "--", tiny, "true"]);
+    println!(
+        "{:<44} {:>18.0} KiB   (also counts time's own forked image)",
+        "  same by /usr/bin/time -v (until its timeout)", waiting
     );
     let behind = max_of(&ready, &[waiter, "--", tiny, "true"]);
     println!(
