@@ -467,6 +467,12 @@ impl Rtnl {
         self.request(RouteNetlinkMessage::NewLink(Self::link(index, up)), 0, seq);
     }
 
+    /// Removes `addr/prefix` from link `index` with sequence number `seq`, checked.
+    pub fn del_addr(&self, index: u32, addr: std::net::Ipv4Addr, prefix: u8, seq: u32) {
+        let m = RouteNetlinkMessage::DelAddress(Self::addr(index, addr, prefix));
+        self.request(m, 0, seq);
+    }
+
     /// Adds `addr/prefix` to link `index` with sequence number `seq`, checked.
     pub fn add_addr(&self, index: u32, addr: std::net::Ipv4Addr, prefix: u8, seq: u32) {
         let m = RouteNetlinkMessage::NewAddress(Self::addr(index, addr, prefix));
