@@ -204,15 +204,6 @@ impl Bridge {
         bridge: u32,
     ) -> Result<u32, AttachError> {
         let host = host_veth_name(target.pid);
-        // A leftover from an earlier, interrupted attach of this very process.
-        if let Some(stale) = link_index(handle, &host).await? {
-            handle
-                .link()
-                .del(stale)
-                .execute()
-                .await
-                .map_err(nl(format!("cannot remove stale {host}")))?;
-        }
         let peer = LinkMessageBuilder::<LinkUnspec>::new()
             .name(self.cfg.iface.clone())
             .setns_by_pid(target.pid)
@@ -279,6 +270,14 @@ impl Backend for Bridge {
             let bridge = self.ensure_bridge(&handle).await?;
             let host = match self.plug(&handle, target, bridge).await {
                 Ok(index) => index,
+                // Another process attached it meanwhile: its veth is not ours to remove.
+                Err(e) if is_exists(&e) => {
+                    let (i, a) = (iface.clone(), addrs.clone());
+                    if netns::run_in(target.pid, move |h| configure(h, i, a)).await? {
+                        return Ok(());
+                    }
+                    return Err(e);
+                }
                 Err(e) => {
                     undo(&handle, &host_veth_name(target.pid)).await;
                     return Err(e);
@@ -300,6 +299,11 @@ impl Backend for Bridge {
             Ok(())
         })
     }
+}
+
+fn is_exists(e: &AttachError) -> bool {
+    matches!(e, AttachError::Netlink { source, .. }
+        if source.raw_os_error() == Some(nix::errno::Errno::EEXIST as i32))
 }
 
 async fn undo(handle: &Handle, host: &str) {
