@@ -256,17 +256,28 @@ impl Backend for Bridge {
                 }
             })?;
             let iface = self.cfg.iface.clone();
-            // Idempotent: an existing ethwe is completed, not replaced.
-            let (i, a) = (iface.clone(), addrs.clone());
-            if netns::run_in(target.pid, move |h| configure(h, i, a)).await? {
-                return Ok(());
-            }
             let (conn, handle, _) =
                 rtnetlink::new_connection().map_err(|source| AttachError::Netlink {
                     what: "cannot open netlink".to_string(),
                     source,
                 })?;
             tokio::spawn(conn);
+            // Idempotent: when our host end exists, the container's ethwe is completed, not
+            // replaced. (An ethwe made by another tool shows up as EEXIST below.)
+            let host_name = host_veth_name(target.pid);
+            if link_index(&handle, &host_name).await?.is_some() {
+                let (i, a) = (iface.clone(), addrs.clone());
+                if netns::run_in(target.pid, move |h| configure(h, i, a)).await? {
+                    return Ok(());
+                }
+                return Err(AttachError::Netlink {
+                    what: format!(
+                        "{host_name} exists but {target} has no {iface}: remove it \
+                         (ip link del {host_name}) and start the container again"
+                    ),
+                    source: std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+                });
+            }
             let bridge = self.ensure_bridge(&handle).await?;
             let host = match self.plug(&handle, target, bridge).await {
                 Ok(index) => index,
@@ -279,7 +290,7 @@ impl Backend for Bridge {
                     return Err(e);
                 }
                 Err(e) => {
-                    undo(&handle, &host_veth_name(target.pid)).await;
+                    undo(&handle, &host_name).await;
                     return Err(e);
                 }
             };
