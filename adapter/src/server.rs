@@ -19,6 +19,9 @@ use crate::hooks::Adapter;
 /// Largest envelope accepted (a create body is a few KiB; images' labels can add more).
 pub const MAX_ENVELOPE: usize = 16 * 1024 * 1024;
 
+/// How long a client may take to send its envelope once the headers arrived.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Binds `addr`. Errors name the address (in use, not permitted).
 pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
@@ -69,10 +72,15 @@ async fn answer(
             "powerstrip-weave: POST a powerstrip adapter envelope (protocol v1)\n".into(),
         ));
     }
-    let body = match Limited::new(req.into_body(), MAX_ENVELOPE).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
+    let read = Limited::new(req.into_body(), MAX_ENVELOPE).collect();
+    let body = match tokio::time::timeout(BODY_TIMEOUT, read).await {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e)) => {
             tracing::error!("cannot read the envelope: {e}");
+            Bytes::new()
+        }
+        Err(_) => {
+            tracing::error!("envelope not received within {BODY_TIMEOUT:?}");
             Bytes::new()
         }
     };
@@ -87,4 +95,82 @@ fn reply(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response<Full
         r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attach::command::Command;
+    use crate::attach::container::Attacher;
+    use crate::rewrite::RewriteConfig;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn offline_server() -> SocketAddr {
+        let docker = bollard::Docker::connect_with_http(
+            "http://127.0.0.1:1",
+            5,
+            bollard::API_DEFAULT_VERSION,
+        )
+        .unwrap();
+        let adapter = Arc::new(Adapter {
+            rewrite: RewriteConfig::default(),
+            attacher: Arc::new(Attacher::new(
+                docker,
+                Arc::new(Command::new("/bin/false".into())),
+                crate::rewrite::DEFAULT_WAITER.into(),
+                None,
+            )),
+        });
+        let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(serve(listener, adapter, std::future::pending()));
+        addr
+    }
+
+    async fn exchange(addr: SocketAddr, method: &str, body: &str) -> String {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let req = format!(
+            "{method} /any/path HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
+    const START: &str = r#"{"Type":"pre-hook","PowerstripProtocolVersion":1,"ClientRequest":{"Method":"POST","Request":"/v1.41/containers/web-5/start","Body":null}}"#;
+
+    #[tokio::test]
+    async fn any_path_gets_a_200_json_envelope() {
+        let addr = offline_server().await;
+        let out = exchange(addr, "POST", START).await;
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+        assert!(out.contains("content-type: application/json"), "{out}");
+        assert!(out.contains(r#""ModifiedClientRequest":{"Method":"POST","Request":"/v1.41/containers/web-5/start","Body":null}"#), "{out}");
+        let out = exchange(addr, "POST", "garbage").await;
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+        assert!(out.contains("PowerstripProtocolVersion"), "{out}");
+        let out = exchange(addr, "GET", "").await;
+        assert!(out.starts_with("HTTP/1.1 405"), "{out}");
+    }
+
+    #[tokio::test]
+    async fn a_stalled_client_does_not_hold_up_others() {
+        let addr = offline_server().await;
+        // Headers promise a body that never comes.
+        let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stalled
+            .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            .await
+            .unwrap();
+        let out = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            exchange(addr, "POST", START),
+        )
+        .await
+        .expect("answered while another request is pending");
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+        drop(stalled);
+    }
 }
