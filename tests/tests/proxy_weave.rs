@@ -200,3 +200,47 @@ fn containers_started_behind_the_proxy_are_attached_from_events() {
     assert_eq!(stdout(&out), "0", "{}", p.log_text());
     assert_attached(&docker_ok(&["logs", &name]), "10.255.0.54/24");
 }
+
+#[test]
+fn failed_attach_is_a_500_and_the_container_never_runs_its_app() {
+    let Some(w) = Weave::setup() else { return };
+    // A backend that always fails: `/bin/false attach <cidrs> <id>` exits 1.
+    let p = Proxy::start(&[
+        "--attach",
+        "command:/bin/false",
+        "--volume-container",
+        &w.volume,
+    ]);
+    let mut c = Cleanup::default();
+    let name = c.add(unique("proxy-failattach"));
+    let out = p.docker(&[
+        "run",
+        "--name",
+        &name,
+        "-e",
+        "WEAVE_CIDR=10.255.0.55/24",
+        &w.example,
+    ]);
+    assert!(!out.status.success(), "the run succeeded without a network");
+    assert_ne!(out.status.code(), Some(124), "the CLI hung");
+    let err = stderr(&out);
+    assert!(
+        err.contains("was not given its network")
+            && err.contains(&name)
+            && err.contains("/bin/false attach ip:10.255.0.55/24"),
+        "stderr: {err}"
+    );
+    assert!(
+        !stdout(&out).contains("ethwe"),
+        "the app ran: {}",
+        stdout(&out)
+    );
+    let state = docker_ok(&[
+        "inspect",
+        "--format",
+        "{{.State.Running}} {{.State.ExitCode}}",
+        &name,
+    ]);
+    assert_eq!(state, "false 137", "the container was not killed");
+    assert_eq!(docker_ok(&["logs", &name]), "", "the app printed something");
+}

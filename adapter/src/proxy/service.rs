@@ -262,3 +262,51 @@ fn switch(mut resp: Response<Incoming>, client: Option<OnUpgrade>) -> Response<P
     let (parts, _) = resp.into_parts();
     Response::from_parts(parts, Empty::new().map_err(|e| match e {}).boxed())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn upgrade_needs_both_headers() {
+        assert!(wants_upgrade(&headers(&[
+            ("connection", "Upgrade"),
+            ("upgrade", "tcp")
+        ])));
+        assert!(wants_upgrade(&headers(&[
+            ("connection", "keep-alive, upgrade"),
+            ("upgrade", "h2c")
+        ])));
+        assert!(!wants_upgrade(&headers(&[("upgrade", "tcp")])));
+        assert!(!wants_upgrade(&headers(&[("connection", "Upgrade")])));
+        assert!(!wants_upgrade(&headers(&[("connection", "keep-alive")])));
+    }
+
+    #[test]
+    fn chunked_is_read_from_transfer_encoding() {
+        assert!(is_chunked(&headers(&[("transfer-encoding", "chunked")])));
+        assert!(is_chunked(&headers(&[(
+            "transfer-encoding",
+            "gzip, Chunked"
+        )])));
+        assert!(!is_chunked(&headers(&[("content-length", "2")])));
+    }
+
+    #[tokio::test]
+    async fn errors_have_dockers_shape() {
+        let r = error_response(StatusCode::BAD_GATEWAY, "adapter \"x\" is down");
+        assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(r.headers()[CONTENT_TYPE], "application/json");
+        let body = r.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"{\"message\":\"adapter \\\"x\\\" is down\"}\n");
+    }
+}

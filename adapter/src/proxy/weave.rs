@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bollard::query_parameters::InspectContainerOptions;
 use bollard::{ClientVersion, Docker};
 use bytes::Bytes;
 use serde_json::Value;
@@ -121,11 +122,37 @@ impl InProcess for Weave {
 
     fn started<'a>(&'a self, container: &'a str) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            self.attacher
+            let Err(e) = self
+                .attacher
                 .attach(container, OnFailure::KillContainer)
                 .await
-                .map(|_| ())
-                .map_err(|e| format!("container {container} was not given its network: {e}"))
+            else {
+                return Ok(());
+            };
+            // The start hook and the events follower may both attach a container; when the
+            // first one wins and the app is quick, the second finds the process gone. The
+            // waiter execs the app only once ethwe is ready, so a container that ended on
+            // its own (not SIGKILLed) did get its network.
+            if ended_on_its_own(self.attacher.docker(), container).await {
+                tracing::info!("{container} ended on its own during a second attach ({e})");
+                return Ok(());
+            }
+            Err(format!(
+                "container {container} was not given its network: {e}"
+            ))
         })
+    }
+}
+
+/// True when `container` is no longer running and did not die of SIGKILL (exit 137).
+async fn ended_on_its_own(docker: &Docker, container: &str) -> bool {
+    match docker
+        .inspect_container(container, None::<InspectContainerOptions>)
+        .await
+    {
+        Ok(c) => c.state.is_some_and(|s| {
+            s.running == Some(false) && s.exit_code.is_some_and(|code| code != 137)
+        }),
+        Err(_) => false,
     }
 }
