@@ -1,7 +1,7 @@
 //! Docker's restart policy restarts a container without any client: the adapter's event
 //! follower attaches every new run before its app starts.
 
-use e2e::adapter::{inspect, logs, prerequisites, wait_until, Adapter};
+use e2e::adapter::{http, inspect, logs, prerequisites, wait_until, Adapter, Conn, API};
 use e2e::docker::unique;
 
 const KILLS: usize = 5;
@@ -114,4 +114,38 @@ fn failed_attach_on_daemon_restart_kills_the_process_and_the_policy_retries() {
     assert_eq!(log.matches("RUN-1").count(), 2, "{log}");
     assert!(!log.contains("RUN-0"), "{log}");
     assert_eq!(inspect(&name, "{{.State.Running}}"), "true");
+}
+
+/// `docker restart` through powerstrip: the post-hook on `/restart` attaches the new run
+/// (events off, so only the hook can have done it).
+#[test]
+fn restart_post_hook_attaches_the_new_run() {
+    if !prerequisites() {
+        return;
+    }
+    let mut adapter = Adapter::start(&["--no-events"]);
+    let name = unique("restart.hook");
+    let app = [
+        "sh",
+        "-c",
+        "echo RUN-$(ip -4 -o addr show ethwe 2>/dev/null | grep -c 'inet 10.255.0.63/24'); exec sleep 300",
+    ];
+    let body = adapter.create_body(&["WEAVE_CIDR=10.255.0.63/24"], &app, "default");
+    adapter.run(&name, &body);
+    wait_until(30, "the first run", || logs(&name).contains("RUN-1"));
+
+    let path = format!("{API}/containers/{name}/restart?t=1");
+    let (code, resp) = http(Conn::Docker, "POST", &path, None);
+    assert_eq!(code, 204, "{resp}");
+    let post = adapter.hook(&serde_json::json!({
+        "Type": "post-hook", "PowerstripProtocolVersion": 1,
+        "ClientRequest": {"Method": "POST", "Request": path, "Body": null},
+        "ServerResponse": {"Body": "", "Code": 204, "ContentType": null},
+    }));
+    assert_eq!(post["ModifiedServerResponse"]["Body"], "", "{post}");
+    wait_until(30, "the second run", || {
+        logs(&name).matches("RUN-").count() == 2
+    });
+    let log = logs(&name);
+    assert_eq!(log.matches("RUN-1").count(), 2, "{log}");
 }
