@@ -44,7 +44,7 @@ fn setup() -> Option<Setup> {
         return None;
     }
     let mut cleanup = Cleanup::default();
-    let weavewait = kit::load_archive("weavewait");
+    let weavewait = load_by_id("weavewait");
     let app_image = kit::build_and_load("tests/images/busybox.toml");
     // Never the fixed name `weavewait`: a user's own volume container may have it.
     let holder = cleanup.add(unique("weavewait"));
@@ -54,6 +54,17 @@ fn setup() -> Option<Setup> {
         holder,
         app_image,
     })
+}
+
+/// Loads `target/images/<name>.tar` and returns its image ID (`sha256:<config digest>`):
+/// the tag may be re-pointed meanwhile by another checkout sharing the daemon.
+fn load_by_id(name: &str) -> String {
+    kit::load_archive(name);
+    let files = kit::archive_files(&kit::archive_path(name));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&files["manifest.json"]).expect("manifest.json parses");
+    let config = manifest[0]["Config"].as_str().expect("manifest Config");
+    format!("sha256:{}", config.rsplit('/').next().unwrap())
 }
 
 impl Setup {

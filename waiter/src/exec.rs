@@ -72,15 +72,30 @@ pub fn exec(command: &[OsString]) -> ExecError {
             ) => {}
             // Found but not executable here: remember it, a later entry may work.
             Err(Errno::EACCES) => denied = Some(Errno::EACCES),
-            Err(errno) => return failure(NOT_EXECUTABLE, file, &errno.desc().to_lowercase()),
+            Err(errno) => return failure(NOT_EXECUTABLE, file, &describe(errno)),
         }
     }
     match denied {
-        Some(errno) => failure(NOT_EXECUTABLE, file, &errno.desc().to_lowercase()),
+        Some(errno) => failure(NOT_EXECUTABLE, file, &describe(errno)),
         None if file.as_bytes().contains(&b'/') => {
             failure(NOT_FOUND, file, "no such file or directory")
         }
         None => failure(NOT_FOUND, file, "executable file not found in $PATH"),
+    }
+}
+
+/// Docker's lower-case wording for the usual exec errors; the C library's text otherwise.
+/// (A table here instead of lower-casing: Unicode case tables cost KBs of binary.)
+fn describe(errno: Errno) -> String {
+    match errno {
+        Errno::EACCES | Errno::EPERM => "permission denied".into(),
+        Errno::ENOEXEC => "exec format error".into(),
+        Errno::ETXTBSY => "text file busy".into(),
+        Errno::E2BIG => "argument list too long".into(),
+        Errno::ENOMEM => "cannot allocate memory".into(),
+        Errno::EISDIR => "is a directory".into(),
+        Errno::ELIBBAD => "accessing a corrupted shared library".into(),
+        errno => std::io::Error::from_raw_os_error(errno as i32).to_string(),
     }
 }
 

@@ -4,6 +4,8 @@
 //! Exit statuses (DESIGN §2): 2 usage, 1 netlink failure, 124 timeout, 126 not executable,
 //! 127 not found, 128+n ended by signal n while waiting; otherwise the command's own.
 
+#![warn(missing_docs)]
+
 pub mod cidr;
 pub mod exec;
 pub mod netlink;

@@ -16,8 +16,8 @@ fn main() {
     let started = Instant::now();
     let opts = parse_options();
     let blocked = block_signals();
-    let addrs = wait_until_ready(&opts, &blocked);
-    report(&opts, started, &addrs);
+    let (addrs, resyncs) = wait_until_ready(&opts, &blocked);
+    report(&opts, started, &addrs, resyncs);
     restore_signals(blocked);
     exec_command(&opts.command)
 }
@@ -39,9 +39,9 @@ fn block_signals() -> Blocked {
     signals::block().unwrap_or_else(|e| fail(NETLINK_FAILURE, &format!("signals: {e}")))
 }
 
-/// Netlink until ready (the usable addresses), or exit: 128+n on a signal, 124 on timeout,
-/// 1 on a netlink failure.
-fn wait_until_ready(opts: &Options, blocked: &Blocked) -> Vec<IfAddr> {
+/// Netlink until ready (the usable addresses, and how often lost events forced a re-dump),
+/// or exit: 128+n on a signal, 124 on timeout, 1 on a netlink failure.
+fn wait_until_ready(opts: &Options, blocked: &Blocked) -> (Vec<IfAddr>, u32) {
     let outcome = wait::until_ready(&opts.iface, opts.expected.clone(), opts.timeout, blocked)
         .unwrap_or_else(|e| fail(NETLINK_FAILURE, &e.to_string()));
     // A signal that raced with readiness still wins: nothing has run yet.
@@ -49,12 +49,7 @@ fn wait_until_ready(opts: &Options, blocked: &Blocked) -> Vec<IfAddr> {
         exit(signals::exit_status(signal));
     }
     match outcome {
-        Outcome::Ready { addrs, resyncs } => {
-            if opts.verbose && resyncs > 0 {
-                eprintln!("wait-for-weave: {resyncs} re-dumps after lost netlink events");
-            }
-            addrs
-        }
+        Outcome::Ready { addrs, resyncs } => (addrs, resyncs),
         Outcome::Signal(signal) => exit(signals::exit_status(signal)),
         Outcome::TimedOut => fail(
             TIMED_OUT,
@@ -64,13 +59,20 @@ fn wait_until_ready(opts: &Options, blocked: &Blocked) -> Vec<IfAddr> {
 }
 
 /// With `--verbose`: one line with the wait time and the addresses.
-fn report(opts: &Options, started: Instant, addrs: &[IfAddr]) {
+fn report(opts: &Options, started: Instant, addrs: &[IfAddr], resyncs: u32) {
     if opts.verbose {
         let addrs: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+        let resynced = match resyncs {
+            0 => String::new(),
+            n => format!(" ({n} re-dumps after lost netlink events)"),
+        };
+        // Integer arithmetic: float formatting would cost tens of KB of binary.
+        let us = started.elapsed().as_micros();
         eprintln!(
-            "wait-for-weave: {} ready after {:.3} ms with {}",
+            "wait-for-weave: {} ready after {}.{:03} ms with {}{resynced}",
             opts.iface,
-            started.elapsed().as_secs_f64() * 1000.0,
+            us / 1000,
+            us % 1000,
             addrs.join(" ")
         );
     }

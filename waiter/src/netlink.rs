@@ -245,8 +245,13 @@ impl Dumps {
         Some(self.request(kind))
     }
 
+    /// True when a request waits to be sent again (busy kernel or failed send).
+    pub fn has_retry(&self) -> bool {
+        self.retry.is_some()
+    }
+
     /// The request was not sent (`ENOBUFS` on send): it is asked again after the next
-    /// datagram.
+    /// datagram, or after a short pause (see [`Watch::retry`]).
     pub fn send_failed(&mut self, request: Request) {
         if self.running == Some(request) {
             self.running = None;
@@ -311,6 +316,20 @@ impl Watch {
                 op: "send a dump request",
                 source,
             }),
+        }
+    }
+
+    /// A request waits to be sent again: poll with a short timeout and call
+    /// [`Watch::retry`], so that a quiet socket cannot leave the dumps stalled.
+    pub fn has_retry(&self) -> bool {
+        self.dumps.has_retry()
+    }
+
+    /// Sends the request that waits to be sent again, if any.
+    pub fn retry(&mut self) -> Result<(), NetlinkError> {
+        match self.dumps.after_datagram() {
+            Some(request) => self.send(request),
+            None => Ok(()),
         }
     }
 
@@ -529,6 +548,23 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(addrs.kind, DumpKind::Addrs);
+    }
+
+    #[test]
+    fn a_request_that_could_not_be_sent_waits_for_a_retry() {
+        let (mut d, mut s) = (Dumps::new(), Readiness::new("ethwe", vec![]));
+        let links = d.start();
+        d.send_failed(links);
+        assert!(d.has_retry());
+        // Its DONE never comes, so it no longer counts as running.
+        assert_eq!(d.on_message(msg(links.seq, done()), &mut s).unwrap(), None);
+        let again = d.after_datagram().unwrap();
+        assert_eq!(again.kind, DumpKind::Links);
+        assert!(!d.has_retry());
+        assert!(d
+            .on_message(msg(again.seq, done()), &mut s)
+            .unwrap()
+            .is_some());
     }
 
     #[test]

@@ -291,23 +291,32 @@ fn parse_addr(text: &str) -> Result<IfAddr, UsageError> {
     }
 }
 
+/// Seconds as `N` or `N.F` (decimal digits, up to nanoseconds), without floating point:
+/// float parsing and formatting would add tens of KB to the static binary.
 fn parse_timeout(source: &str, text: &str) -> Result<Option<Duration>, UsageError> {
-    let seconds: f64 = text
-        .trim()
-        .parse()
-        .ok()
-        .filter(|s: &f64| s.is_finite() && *s >= 0.0)
-        .ok_or_else(|| {
-            UsageError(format!(
+    let fail = || {
+        UsageError(format!(
             "invalid {source} {text:?}: give a number of seconds, e.g. 30 or 0.5 (0 = wait forever)"
         ))
-        })?;
-    if seconds == 0.0 {
-        return Ok(None);
+    };
+    let t = text.trim();
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && frac.is_empty()) || !digits(whole) || !digits(frac) || frac.len() > 9 {
+        return Err(fail());
     }
-    Duration::try_from_secs_f64(seconds)
-        .map(Some)
-        .map_err(|_| UsageError(format!("invalid {source} {text:?}: too large")))
+    let secs: u64 = match whole {
+        "" => 0,
+        w => w.parse().map_err(|_| fail())?,
+    };
+    let nanos: u32 = match frac {
+        "" => 0,
+        f => f.parse::<u32>().map_err(|_| fail())? * 10u32.pow(9 - f.len() as u32),
+    };
+    match Duration::new(secs, nanos) {
+        d if d.is_zero() => Ok(None),
+        d => Ok(Some(d)),
+    }
 }
 
 /// The command words of `argv` as a lossy string, for messages.
@@ -469,6 +478,17 @@ mod tests {
     }
 
     #[test]
+    fn decimal_timeouts() {
+        let t = |v: &str| wait(&["--timeout", v, "app"], &[]).timeout;
+        assert_eq!(t("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(t(".25"), Some(Duration::from_millis(250)));
+        assert_eq!(t("7."), Some(Duration::from_secs(7)));
+        assert_eq!(t(" 2 "), Some(Duration::from_secs(2)));
+        assert_eq!(t("0.000000001"), Some(Duration::from_nanos(1)));
+        assert_eq!(t("0.000"), None);
+    }
+
+    #[test]
     fn zero_or_empty_timeout_means_forever() {
         assert_eq!(wait(&["--timeout", "0", "app"], &[]).timeout, None);
         assert_eq!(wait(&["app"], &[("WAIT_FOR_SECONDS", "")]).timeout, None);
@@ -483,6 +503,18 @@ mod tests {
                 "invalid --timeout \"soon\"",
             ),
             (&["--timeout", "-1", "app"], &[], "invalid --timeout"),
+            (&["--timeout", "1e3", "app"], &[], "invalid --timeout"),
+            (&["--timeout", ".", "app"], &[], "invalid --timeout"),
+            (
+                &["--timeout", "0.0000000001", "app"],
+                &[],
+                "invalid --timeout",
+            ),
+            (
+                &["--timeout", "99999999999999999999", "app"],
+                &[],
+                "invalid --timeout",
+            ),
             (
                 &["app"],
                 &[("WAIT_FOR_SECONDS", "x")],

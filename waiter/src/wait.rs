@@ -12,6 +12,9 @@ use crate::netlink::{NetlinkError, Watch};
 use crate::readiness::{IfAddr, Readiness};
 use crate::signals::Blocked;
 
+/// Pause before sending a refused dump request again when no datagram comes, in ms.
+const RETRY_MS: u16 = 10;
+
 /// How the wait ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -60,6 +63,17 @@ pub fn until_ready(
                 PollTimeout::try_from(ms as i32).unwrap_or(PollTimeout::MAX)
             }
         };
+        // A dump request waits to be sent again: come back soon even if nothing arrives.
+        let wait = if watch.has_retry() {
+            let retry = PollTimeout::from(RETRY_MS);
+            if wait.is_none() {
+                retry
+            } else {
+                wait.min(retry)
+            }
+        } else {
+            wait
+        };
         let mut fds = [
             PollFd::new(watch.as_fd(), PollFlags::POLLIN),
             PollFd::new(signals.as_fd(), PollFlags::POLLIN),
@@ -83,6 +97,7 @@ pub fn until_ready(
         if socket_ready {
             watch.read(&mut state)?;
         }
+        watch.retry()?;
     }
 }
 

@@ -204,15 +204,6 @@ impl Bridge {
         bridge: u32,
     ) -> Result<u32, AttachError> {
         let host = host_veth_name(target.pid);
-        // A leftover from an earlier, interrupted attach of this very process.
-        if let Some(stale) = link_index(handle, &host).await? {
-            handle
-                .link()
-                .del(stale)
-                .execute()
-                .await
-                .map_err(nl(format!("cannot remove stale {host}")))?;
-        }
         let peer = LinkMessageBuilder::<LinkUnspec>::new()
             .name(self.cfg.iface.clone())
             .setns_by_pid(target.pid)
@@ -265,22 +256,41 @@ impl Backend for Bridge {
                 }
             })?;
             let iface = self.cfg.iface.clone();
-            // Idempotent: an existing ethwe is completed, not replaced.
-            let (i, a) = (iface.clone(), addrs.clone());
-            if netns::run_in(target.pid, move |h| configure(h, i, a)).await? {
-                return Ok(());
-            }
             let (conn, handle, _) =
                 rtnetlink::new_connection().map_err(|source| AttachError::Netlink {
                     what: "cannot open netlink".to_string(),
                     source,
                 })?;
             tokio::spawn(conn);
+            // Idempotent: when our host end exists, the container's ethwe is completed, not
+            // replaced. (An ethwe made by another tool shows up as EEXIST below.)
+            let host_name = host_veth_name(target.pid);
+            if link_index(&handle, &host_name).await?.is_some() {
+                let (i, a) = (iface.clone(), addrs.clone());
+                if netns::run_in(target.pid, move |h| configure(h, i, a)).await? {
+                    return Ok(());
+                }
+                return Err(AttachError::Netlink {
+                    what: format!(
+                        "{host_name} exists but {target} has no {iface}: remove it \
+                         (ip link del {host_name}) and start the container again"
+                    ),
+                    source: std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+                });
+            }
             let bridge = self.ensure_bridge(&handle).await?;
             let host = match self.plug(&handle, target, bridge).await {
                 Ok(index) => index,
+                // Another process attached it meanwhile: its veth is not ours to remove.
+                Err(e) if is_exists(&e) => {
+                    let (i, a) = (iface.clone(), addrs.clone());
+                    if netns::run_in(target.pid, move |h| configure(h, i, a)).await? {
+                        return Ok(());
+                    }
+                    return Err(e);
+                }
                 Err(e) => {
-                    undo(&handle, &host_veth_name(target.pid)).await;
+                    undo(&handle, &host_name).await;
                     return Err(e);
                 }
             };
@@ -300,6 +310,11 @@ impl Backend for Bridge {
             Ok(())
         })
     }
+}
+
+fn is_exists(e: &AttachError) -> bool {
+    matches!(e, AttachError::Netlink { source, .. }
+        if source.raw_os_error() == Some(nix::errno::Errno::EEXIST as i32))
 }
 
 async fn undo(handle: &Handle, host: &str) {

@@ -195,3 +195,99 @@ fn kill_process(target: &Target) {
         Err(e) => tracing::error!("cannot kill the process of {target}: {e}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attach::command::Command;
+    use crate::docker::ContainerFacts;
+    use crate::rewrite::DEFAULT_WAITER;
+    use waiter::cidr::CidrItem;
+
+    fn attacher(label: Option<(&str, &str)>) -> Attacher {
+        let docker =
+            Docker::connect_with_http("http://127.0.0.1:1", 5, bollard::API_DEFAULT_VERSION)
+                .unwrap();
+        Attacher::new(
+            docker,
+            Arc::new(Command::new("/bin/false".into())),
+            DEFAULT_WAITER.to_string(),
+            label.map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    fn facts(env: &[&str]) -> ContainerFacts {
+        ContainerFacts {
+            id: "f".repeat(64),
+            name: "web-1".into(),
+            pid: 42,
+            running: true,
+            entrypoint: vec![DEFAULT_WAITER.into(), "/app".into()],
+            env: env.iter().map(|s| s.to_string()).collect(),
+            labels: [("scope".to_string(), "a".to_string())].into(),
+        }
+    }
+
+    #[test]
+    fn waiting_container_with_cidr_is_a_target() {
+        let t = attacher(None)
+            .target_of(&facts(&["A=1", "WEAVE_CIDR=10.2.1.1/24 net:default"]))
+            .unwrap();
+        assert_eq!(t.pid, 42);
+        assert_eq!(t.name, "web-1");
+        assert_eq!(t.items.len(), 2);
+        assert_eq!(t.items[1], CidrItem::NetDefault);
+        // Empty WEAVE_CIDR asks for a default allocation: still a target.
+        let t = attacher(None).target_of(&facts(&["WEAVE_CIDR="])).unwrap();
+        assert!(t.items.is_empty());
+    }
+
+    #[test]
+    fn containers_left_alone() {
+        let a = attacher(None);
+        assert_eq!(a.target_of(&facts(&[])), Err(Skip::NoCidr));
+        assert_eq!(a.target_of(&facts(&["WEAVE_CIDR"])), Err(Skip::NoCidr));
+        assert_eq!(a.target_of(&facts(&["WEAVE_CIDR=none"])), Err(Skip::NoCidr));
+        let invalid = a.target_of(&facts(&["WEAVE_CIDR=1.2.3.4"])).unwrap_err();
+        assert!(matches!(invalid, Skip::InvalidCidr(m) if m.starts_with("invalid WEAVE_CIDR")));
+
+        let mut f = facts(&["WEAVE_CIDR=10.2.1.1/24"]);
+        f.entrypoint = vec!["/app".into(), DEFAULT_WAITER.into()];
+        assert_eq!(a.target_of(&f), Err(Skip::NotWaiting));
+        f.entrypoint.clear();
+        assert_eq!(a.target_of(&f), Err(Skip::NotWaiting));
+
+        let mut f = facts(&["WEAVE_CIDR=10.2.1.1/24"]);
+        f.running = false;
+        assert_eq!(a.target_of(&f), Err(Skip::NotRunning));
+        let mut f = facts(&["WEAVE_CIDR=10.2.1.1/24"]);
+        f.pid = 0;
+        assert_eq!(a.target_of(&f), Err(Skip::NotRunning));
+    }
+
+    #[test]
+    fn label_scope() {
+        let f = facts(&["WEAVE_CIDR=10.2.1.1/24"]);
+        assert!(attacher(Some(("scope", "a"))).target_of(&f).is_ok());
+        assert_eq!(
+            attacher(Some(("scope", "b"))).target_of(&f),
+            Err(Skip::OtherScope)
+        );
+        assert_eq!(
+            attacher(Some(("other", "a"))).target_of(&f),
+            Err(Skip::OtherScope)
+        );
+    }
+
+    #[tokio::test]
+    async fn unreachable_daemon_is_an_error_naming_the_container() {
+        let err = attacher(None)
+            .attach("web-1", OnFailure::Nothing)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("cannot inspect container web-1"),
+            "{err}"
+        );
+    }
+}
