@@ -14,6 +14,5 @@ bench-waiter: static
 	cargo build --release -p waiter-bench
 	target/release/waiter-bench $(WAITER_BIN) $(BENCH_TINY) $(BENCH_TINI)
 
-demo: demo-waiter
 demo-waiter: images
 	bench/waiter-demo.sh $(IMAGE_DIR)/weavewait.tar

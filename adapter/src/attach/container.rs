@@ -125,44 +125,65 @@ impl Attacher {
         id_or_name: &str,
         on_failure: OnFailure,
     ) -> Result<Outcome, AttachError> {
-        let facts = docker::container_facts(&self.docker, id_or_name)
-            .await
-            .map_err(|source| AttachError::Docker {
-                what: format!("cannot inspect container {id_or_name}"),
-                source,
-            })?;
-        let Some(facts) = facts else {
+        let Some(facts) = self.inspect(id_or_name).await? else {
             return Ok(Outcome::Skipped(Skip::Gone));
-        };
-        let target = match self.target_of(&facts) {
-            Ok(t) => t,
-            Err(skip) => return Ok(Outcome::Skipped(skip)),
         };
         let lock = {
             let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-            locks.entry(target.id.clone()).or_default().clone()
+            locks.entry(facts.id.clone()).or_default().clone()
         };
         let result = {
             let _guard = lock.lock().await;
-            self.backend.attach(&target).await
+            // Judge the container again under the lock: an attach that waited for another
+            // one (post-hook and start event race) may find the app already run and gone.
+            self.attach_locked(&facts.id).await
         };
         {
             let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
             if Arc::strong_count(&lock) == 2 {
-                locks.remove(&target.id);
+                locks.remove(&facts.id);
             }
         }
-        match result {
-            Ok(()) => {
+        match result? {
+            Locked::Attached(target) => {
                 tracing::info!("attached {target}");
                 Ok(Outcome::Attached(target))
             }
-            Err(e) => {
+            Locked::Skipped(skip) => Ok(Outcome::Skipped(skip)),
+            Locked::Failed(target, e) => {
                 tracing::error!("attach of {target} failed: {e}");
                 self.fail(&target, on_failure).await;
                 Err(e)
             }
         }
+    }
+
+    /// Inspects `id_or_name`; `Ok(None)` when there is no such container.
+    async fn inspect(
+        &self,
+        id_or_name: &str,
+    ) -> Result<Option<docker::ContainerFacts>, AttachError> {
+        docker::container_facts(&self.docker, id_or_name)
+            .await
+            .map_err(|source| AttachError::Docker {
+                what: format!("cannot inspect container {id_or_name}"),
+                source,
+            })
+    }
+
+    /// Inspect, decide and attach while holding the container's lock.
+    async fn attach_locked(&self, id: &str) -> Result<Locked, AttachError> {
+        let Some(facts) = self.inspect(id).await? else {
+            return Ok(Locked::Skipped(Skip::Gone));
+        };
+        let target = match self.target_of(&facts) {
+            Ok(t) => t,
+            Err(skip) => return Ok(Locked::Skipped(skip)),
+        };
+        Ok(match self.backend.attach(&target).await {
+            Ok(()) => Locked::Attached(target),
+            Err(e) => Locked::Failed(target, e),
+        })
     }
 
     async fn fail(&self, target: &Target, on_failure: OnFailure) {
@@ -181,9 +202,18 @@ impl Attacher {
     }
 }
 
+/// What one attach under the container's lock came to.
+enum Locked {
+    Attached(Target),
+    Skipped(Skip),
+    /// The backend failed for this target: the caller applies [`OnFailure`].
+    Failed(Target, AttachError),
+}
+
 /// SIGKILL to the container's first process (the waiter, still blocked on netlink).
 fn kill_process(target: &Target) {
-    let Ok(pid) = i32::try_from(target.pid) else {
+    // Never 0 or negative: kill(2) would then signal our own process group.
+    let Ok(pid @ 1..) = i32::try_from(target.pid) else {
         return;
     };
     match nix::sys::signal::kill(
