@@ -4,10 +4,9 @@ use std::net::SocketAddr;
 
 use argh::FromArgs;
 
-use super::serve::{self, ServeOptions};
-use crate::attach::bridge::BridgeConfig;
+use super::serve::{self, ServeOptions, WeaveSettings};
 use crate::attach::BackendSpec;
-use crate::rewrite::{RewriteConfig, DEFAULT_VOLUME_CONTAINER, DEFAULT_WAITER};
+use crate::rewrite::{DEFAULT_VOLUME_CONTAINER, DEFAULT_WAITER};
 
 /// Serve the powerstrip adapter (protocol v1, POST on any path): rewrite creates so the
 /// waiter runs first, attach ethwe on start and on Docker start events.
@@ -47,29 +46,17 @@ fn label(s: &str) -> Result<(String, String), String> {
 impl AdapterArgs {
     /// The options these arguments describe.
     pub fn options(&self) -> anyhow::Result<ServeOptions> {
-        if self.bridge.is_empty() || self.bridge.len() > 15 {
-            anyhow::bail!(
-                "--bridge {:?}: a Linux interface name has 1 to 15 bytes",
-                self.bridge
-            );
-        }
-        if !self.waiter.starts_with('/') {
-            anyhow::bail!("--waiter {:?}: give an absolute path", self.waiter);
-        }
         Ok(ServeOptions {
             listen: self.listen,
-            backend: self.attach.clone(),
-            bridge: BridgeConfig {
-                bridge: self.bridge.clone(),
-                firewall: !self.no_firewall,
-                ..BridgeConfig::default()
-            },
-            rewrite: RewriteConfig {
-                waiter: self.waiter.clone(),
-                volume_container: self.volume_container.clone(),
-            },
-            label: self.label.clone(),
-            events: !self.no_events,
+            weave: WeaveSettings::new(
+                self.attach.clone(),
+                self.bridge.clone(),
+                !self.no_firewall,
+                self.waiter.clone(),
+                self.volume_container.clone(),
+                self.label.clone(),
+                !self.no_events,
+            )?,
         })
     }
 }

@@ -106,9 +106,9 @@ pub async fn run(args: LaunchArgs) -> anyhow::Result<()> {
     };
     let opts = adapter.options()?;
     let docker = docker::connect()?;
-    if ensure_volume_container(&docker, &opts.rewrite.volume_container, &args.image).await? {
+    if ensure_volume_container(&docker, &opts.weave.rewrite.volume_container, &args.image).await? {
         tracing::info!(
-            container = %opts.rewrite.volume_container,
+            container = %opts.weave.rewrite.volume_container,
             image = %args.image,
             "created the volume container"
         );

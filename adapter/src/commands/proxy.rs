@@ -8,8 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use argh::FromArgs;
 
-use crate::attach::bridge::BridgeConfig;
-use crate::attach::container::Attacher;
+use super::serve::{parse_label, shutdown_signal, WeaveSettings};
 use crate::attach::BackendSpec;
 use crate::events;
 use crate::proxy::adapters::AdaptersConfig;
@@ -20,7 +19,7 @@ use crate::proxy::server::Listener;
 use crate::proxy::service::Shared;
 use crate::proxy::tls;
 use crate::proxy::weave::{docker_client, Weave};
-use crate::rewrite::{RewriteConfig, DEFAULT_VOLUME_CONTAINER, DEFAULT_WAITER};
+use crate::rewrite::{DEFAULT_VOLUME_CONTAINER, DEFAULT_WAITER};
 
 /// A Docker API proxy for the docker CLI (point DOCKER_HOST at --listen).
 #[derive(FromArgs, Debug, Clone, PartialEq)]
@@ -90,7 +89,7 @@ pub struct ProxyArgs {
 }
 
 fn label(s: &str) -> Result<(String, String), String> {
-    crate::commands::serve::parse_label(s)
+    parse_label(s)
 }
 
 /// Runs the proxy until SIGINT or SIGTERM. Errors (bad flags, unreadable files, address in
@@ -143,50 +142,21 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
 /// The in-process weave hooks the flags describe; starts the events follower (which also
 /// attaches containers left waiting) unless `--no-events`.
 async fn weave_hooks(args: &ProxyArgs, docker: &Addr) -> anyhow::Result<Weave> {
-    if args.bridge.is_empty() || args.bridge.len() > 15 {
-        bail!(
-            "--bridge {:?}: a Linux interface name has 1 to 15 bytes",
-            args.bridge
-        );
-    }
-    if !args.waiter.starts_with('/') {
-        bail!("--waiter {:?}: give an absolute path", args.waiter);
-    }
-    let client = docker_client(docker).await?;
-    let bridge = BridgeConfig {
-        bridge: args.bridge.clone(),
-        firewall: !args.no_firewall,
-        ..BridgeConfig::default()
-    };
-    let attacher = Arc::new(Attacher::new(
-        client,
-        args.attach.build(&bridge),
+    let settings = WeaveSettings::new(
+        args.attach.clone(),
+        args.bridge.clone(),
+        !args.no_firewall,
         args.waiter.clone(),
+        args.volume_container.clone(),
         args.label.clone(),
-    ));
-    if !args.no_events {
+        !args.no_events,
+    )?;
+    let attacher = settings.attacher(docker_client(docker).await?);
+    if settings.events {
         tokio::spawn(events::follow(attacher.clone()));
     }
     Ok(Weave {
-        rewrite: RewriteConfig {
-            waiter: args.waiter.clone(),
-            volume_container: args.volume_container.clone(),
-        },
+        rewrite: settings.rewrite,
         attacher,
     })
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        // Without signal handlers the default action (exit) still applies.
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = int.recv() => {},
-    }
 }

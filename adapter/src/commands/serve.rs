@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use bollard::Docker;
+
 use crate::attach::bridge::BridgeConfig;
 use crate::attach::container::Attacher;
 use crate::attach::BackendSpec;
@@ -15,6 +17,15 @@ use crate::{docker, events, server};
 pub struct ServeOptions {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// The rewrite and attach settings.
+    pub weave: WeaveSettings,
+}
+
+/// The weave settings shared by `adapter`, `launch` and `proxy`. argh cannot flatten one
+/// set of flags into several subcommands, so each declares them and hands them here to be
+/// checked in one place.
+#[derive(Debug, Clone)]
+pub struct WeaveSettings {
     /// Attach backend.
     pub backend: BackendSpec,
     /// Settings of the bridge backend.
@@ -27,6 +38,54 @@ pub struct ServeOptions {
     pub events: bool,
 }
 
+impl WeaveSettings {
+    /// Checks the flags `--attach --bridge --no-firewall --waiter --volume-container
+    /// --label --no-events` (as values: `firewall` and `events` are the negations).
+    ///
+    /// Errors: a bridge name outside 1 to 15 bytes (Linux IFNAMSIZ), a relative waiter
+    /// path.
+    pub fn new(
+        backend: BackendSpec,
+        bridge: String,
+        firewall: bool,
+        waiter: String,
+        volume_container: String,
+        label: Option<(String, String)>,
+        events: bool,
+    ) -> anyhow::Result<Self> {
+        if bridge.is_empty() || bridge.len() > 15 {
+            anyhow::bail!("--bridge {bridge:?}: a Linux interface name has 1 to 15 bytes");
+        }
+        if !waiter.starts_with('/') {
+            anyhow::bail!("--waiter {waiter:?}: give an absolute path");
+        }
+        Ok(WeaveSettings {
+            backend,
+            bridge: BridgeConfig {
+                bridge,
+                firewall,
+                ..BridgeConfig::default()
+            },
+            rewrite: RewriteConfig {
+                waiter,
+                volume_container,
+            },
+            label,
+            events,
+        })
+    }
+
+    /// The attacher these settings describe, talking to `docker`.
+    pub fn attacher(&self, docker: Docker) -> Arc<Attacher> {
+        Arc::new(Attacher::new(
+            docker,
+            self.backend.build(&self.bridge),
+            self.rewrite.waiter.clone(),
+            self.label.clone(),
+        ))
+    }
+}
+
 /// Parses `key=value` (the `--label` option).
 pub fn parse_label(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
@@ -35,31 +94,20 @@ pub fn parse_label(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Builds the attacher the options describe.
-pub fn attacher(opts: &ServeOptions) -> anyhow::Result<Arc<Attacher>> {
-    let docker = docker::connect()?;
-    Ok(Arc::new(Attacher::new(
-        docker,
-        opts.backend.build(&opts.bridge),
-        opts.rewrite.waiter.clone(),
-        opts.label.clone(),
-    )))
-}
-
 /// Serves until SIGINT or SIGTERM.
 pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
-    let attacher = attacher(&opts)?;
+    let attacher = opts.weave.attacher(docker::connect()?);
     let listener = server::bind(opts.listen).await?;
     tracing::info!(
         listen = %listener.local_addr()?,
-        backend = ?opts.backend,
+        backend = ?opts.weave.backend,
         "powerstrip adapter ready"
     );
-    if opts.events {
+    if opts.weave.events {
         tokio::spawn(events::follow(attacher.clone()));
     }
     let adapter = Arc::new(Adapter {
-        rewrite: opts.rewrite,
+        rewrite: opts.weave.rewrite,
         attacher,
     });
     server::serve(listener, adapter, shutdown_signal()).await;
@@ -67,7 +115,8 @@ pub async fn run(opts: ServeOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Resolves on the first SIGINT or SIGTERM.
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),
