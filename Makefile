@@ -16,7 +16,7 @@ STATIC_PACKAGES :=
 IMAGES :=
 BENCHES :=
 
-.PHONY: all build static images load demo test bench lint musl-target
+.PHONY: all build static images load demo test bench lint musl-target install
 all: build
 
 include $(sort $(wildcard mk/*.mk))
@@ -39,3 +39,9 @@ test: lint static images
 	cargo test --workspace --no-fail-fast
 
 bench: static images $(BENCHES)
+
+# The two static binaries on PATH (PREFIX=/usr/local; DESTDIR for packaging).
+PREFIX ?= /usr/local
+install: static
+	install -D -m 0755 $(STATIC_DIR)/wait-for-weave $(DESTDIR)$(PREFIX)/bin/wait-for-weave
+	install -D -m 0755 $(STATIC_DIR)/powerstrip-weave $(DESTDIR)$(PREFIX)/bin/powerstrip-weave
