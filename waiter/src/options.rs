@@ -44,8 +44,8 @@ const VALUE_OPTIONS: [&str; 3] = ["--iface", "--addr", "--timeout"];
             exact a.b.c.d/n and ip:a.b.c.d/n items of WEAVE_CIDR), or, when no address is \
             expected, any IPv4 address.\n\n\
             Environment: WAIT_FOR_WEAVE_IFACE (--iface), WEAVE_CIDR (default for --addr), \
-            WAIT_FOR_SECONDS (--timeout), WAIT_FOR_WEAVE_SKIP=yes (exec without waiting), \
-            WAIT_FOR_WEAVE_QUIT=yes (exit 0 at once).",
+            WAIT_FOR_SECONDS (--timeout), WAIT_FOR_WEAVE_SKIP=yes (exec without waiting; \
+            so does WEAVE_CIDR=none without --addr), WAIT_FOR_WEAVE_QUIT=yes (exit 0 at once).",
     error_code(1, "netlink failure"),
     error_code(2, "usage error, invalid WEAVE_CIDR"),
     error_code(124, "timeout"),
@@ -99,7 +99,8 @@ pub struct Options {
 pub enum Action {
     /// Wait, then exec.
     Wait(Options),
-    /// `WAIT_FOR_WEAVE_SKIP=yes`: exec this command without waiting.
+    /// `WAIT_FOR_WEAVE_SKIP=yes`, or `WEAVE_CIDR=none` without `--addr` (the container is
+    /// left alone, nothing will attach): exec this command without waiting.
     Exec(Vec<OsString>),
     /// `WAIT_FOR_WEAVE_QUIT=yes`: exit 0 at once.
     Quit,
@@ -159,12 +160,15 @@ pub fn parse(
     check_iface(&iface)?;
     let expected = if args.addr.is_empty() {
         match env_string(&env, cidr::ENV_NAME)? {
-            Some(value) => cidr::parse(&value)
-                .map_err(|e| UsageError(e.to_string()))?
-                .expected_addrs()
-                .into_iter()
-                .map(IfAddr::from)
-                .collect(),
+            Some(value) => match cidr::parse(&value).map_err(|e| UsageError(e.to_string()))? {
+                // `none`: nothing will ever attach, so waiting could only end in a timeout.
+                WeaveCidr::None => return Ok(Action::Exec(command)),
+                asked => asked
+                    .expected_addrs()
+                    .into_iter()
+                    .map(IfAddr::from)
+                    .collect(),
+            },
             None => Vec::new(),
         }
     } else {
@@ -462,9 +466,22 @@ mod tests {
 
     #[test]
     fn allocation_only_weave_cidr_means_any_ipv4() {
-        for v in ["", "net:default", "net:10.3.0.0/16", "none"] {
+        for v in ["", "net:default", "net:10.3.0.0/16"] {
             assert_eq!(wait(&["app"], &[("WEAVE_CIDR", v)]).expected, vec![], "{v}");
         }
+    }
+
+    #[test]
+    fn weave_cidr_none_execs_at_once_unless_addr_is_given() {
+        for v in ["none", " none\t"] {
+            assert_eq!(
+                run(&["-v", "app", "x"], &[("WEAVE_CIDR", v)]),
+                Ok(Action::Exec(os(&["app", "x"]))),
+                "{v:?}"
+            );
+        }
+        let o = wait(&["--addr", "10.0.0.1/8", "app"], &[("WEAVE_CIDR", "none")]);
+        assert_eq!(o.expected, vec![addr("10.0.0.1/8")]);
     }
 
     #[test]
