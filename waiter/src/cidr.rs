@@ -145,7 +145,7 @@ fn parse_item(word: &str) -> Result<CidrItem, String> {
         if rest == "default" {
             return Ok(CidrItem::NetDefault);
         }
-        let c = parse_cidr(rest).map_err(|why| format!("item {word:?}: {why}"))?;
+        let c = parse_cidr(rest, FORMS).map_err(|why| format!("item {word:?}: {why}"))?;
         if c.addr != c.network() {
             return Err(format!(
                 "item {word:?} has host bits set; did you mean net:{}/{}?",
@@ -155,8 +155,26 @@ fn parse_item(word: &str) -> Result<CidrItem, String> {
         }
         return Ok(CidrItem::Net(c));
     }
+    parse_exact_in(word, FORMS).map(CidrItem::Ip)
+}
+
+/// Parses one exact address as `wait-for-weave --addr` takes it: `a.b.c.d/n` or
+/// `ip:a.b.c.d/n`, under the same rules as those items of [`parse`]. Allocations
+/// (`net:…`) and `none` are refused: they name no address.
+///
+/// Errors: the reason alone (`item "<word>": <why>`), naming only these two forms.
+pub fn parse_exact(word: &str) -> Result<Ipv4Cidr, String> {
+    if word.starts_with("net:") || word == "none" {
+        return Err(format!(
+            "{word:?} names no address; expected a.b.c.d/n or ip:a.b.c.d/n"
+        ));
+    }
+    parse_exact_in(word, "expected a.b.c.d/n or ip:a.b.c.d/n")
+}
+
+fn parse_exact_in(word: &str, forms: &str) -> Result<Ipv4Cidr, String> {
     let rest = word.strip_prefix("ip:").unwrap_or(word);
-    let c = parse_cidr(rest).map_err(|why| format!("item {word:?}: {why}"))?;
+    let c = parse_cidr(rest, forms).map_err(|why| format!("item {word:?}: {why}"))?;
     if c.prefix <= 30 && (c.addr == c.network() || c.addr == c.broadcast()) {
         return Err(format!(
             "item {word:?} is the network or broadcast address of its subnet; \
@@ -165,17 +183,20 @@ fn parse_item(word: &str) -> Result<CidrItem, String> {
             c.prefix
         ));
     }
-    Ok(CidrItem::Ip(c))
+    Ok(c)
 }
 
-fn parse_cidr(s: &str) -> Result<Ipv4Cidr, String> {
-    const FORMS: &str = "expected a.b.c.d/n, ip:a.b.c.d/n, net:a.b.c.d/n, net:default or none";
+/// The forms of a `WEAVE_CIDR` item, for refusals.
+const FORMS: &str = "expected a.b.c.d/n, ip:a.b.c.d/n, net:a.b.c.d/n, net:default or none";
+
+/// `a.b.c.d/n`; a refusal ends with `forms` (what the caller accepts).
+fn parse_cidr(s: &str, forms: &str) -> Result<Ipv4Cidr, String> {
     let (addr, prefix) = s
         .split_once('/')
-        .ok_or_else(|| format!("missing /prefix; {FORMS}"))?;
+        .ok_or_else(|| format!("missing /prefix; {forms}"))?;
     let addr: Ipv4Addr = addr
         .parse()
-        .map_err(|_| format!("{addr:?} is not an IPv4 address; {FORMS}"))?;
+        .map_err(|_| format!("{addr:?} is not an IPv4 address; {forms}"))?;
     let prefix: u8 = match prefix.parse() {
         Ok(p) if p <= 32 && !prefix.starts_with('+') => p,
         _ => return Err(format!("prefix {prefix:?} is not a number from 0 to 32")),
@@ -200,7 +221,7 @@ mod tests {
     use super::*;
 
     fn cidr(s: &str) -> Ipv4Cidr {
-        parse_cidr(s).unwrap()
+        parse_cidr(s, FORMS).unwrap()
     }
 
     #[test]
@@ -275,6 +296,26 @@ mod tests {
                 "{text}"
             );
             assert!(text.contains(needle), "{value}: {text}");
+        }
+    }
+
+    #[test]
+    fn exact_addresses_alone() {
+        assert_eq!(parse_exact("10.2.1.1/24"), Ok(cidr("10.2.1.1/24")));
+        assert_eq!(parse_exact("ip:10.2.1.1/24"), Ok(cidr("10.2.1.1/24")));
+        for (word, needle) in [
+            (
+                "10.2.1.1",
+                "item \"10.2.1.1\": missing /prefix; expected a.b.c.d/n or ip:a.b.c.d/n",
+            ),
+            ("net:10.0.0.0/8", "names no address"),
+            ("net:default", "names no address"),
+            ("none", "names no address"),
+            ("10.2.1.0/24", "network or broadcast"),
+        ] {
+            let why = parse_exact(word).unwrap_err();
+            assert!(why.contains(needle), "{word}: {why}");
+            assert!(!why.contains("net:a.b.c.d/n"), "{word}: {why}");
         }
     }
 
