@@ -3,7 +3,15 @@
 # Usage: bench/waiter-demo.sh target/images/weavewait.tar (as root, dockerd running;
 # `make demo-waiter` builds the images first). Everything it makes has a unique name and
 # is removed at the end, also on failure.
+# DEMO_WAITER overrides the Entrypoint (default /home/weavewait/wait-for-weave).
 set -euo pipefail
+# The demo attaches ethwe itself, so it must talk to the daemon directly: with DOCKER_HOST
+# pointing at a powerstrip-weave proxy, the proxy would attach the container first and the
+# demo's own attach would fail on the existing ethwe.
+unset DOCKER_HOST
+# The waiter's path in the volume; another spelling of the same file keeps event followers
+# that attach containers with the default Entrypoint away from the demo's container.
+waiter=${DEMO_WAITER:-/home/weavewait/wait-for-weave}
 archive=${1:?usage: $0 WEAVEWAIT-ARCHIVE}
 kit=target/release/image-kit
 id=$$
@@ -25,9 +33,9 @@ app_image=$(docker load -i "$tmp/pw-test-busybox.tar" | sed -n 's/^Loaded image:
 docker create --name "$holder" "$weavewait" >/dev/null
 say "volume container $holder from $weavewait; app image $app_image"
 
-say "docker run -d --volumes-from $holder:ro --entrypoint /home/weavewait/wait-for-weave -e WEAVE_CIDR=10.255.0.51/24 $app_image -v sh -c '...'"
+say "docker run -d --volumes-from $holder:ro --entrypoint $waiter -e WEAVE_CIDR=10.255.0.51/24 $app_image -v sh -c '...'"
 docker run -d --name "$app" --volumes-from "$holder:ro" \
-  --entrypoint /home/weavewait/wait-for-weave -e WEAVE_CIDR=10.255.0.51/24 \
+  --entrypoint "$waiter" -e WEAVE_CIDR=10.255.0.51/24 \
   "$app_image" -v sh -c 'echo "app: running as PID $$, ethwe $(ip -o -4 addr show dev ethwe | awk "{print \$4}")"' >/dev/null
 pid=$(docker inspect --format '{{.State.Pid}}' "$app")
 sleep 1

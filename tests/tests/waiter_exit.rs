@@ -78,6 +78,22 @@ fn usage_errors_exit_2() {
             &["--iface", "a/b", "true"],
             "invalid interface name \"a/b\"",
         ),
+        (
+            &[],
+            &["--timeout"],
+            "No value provided for option '--timeout'; \
+             usage: wait-for-weave [OPTIONS] [--] COMMAND [ARG...]",
+        ),
+        (
+            &[],
+            &["--addr", "10.0.0.1", "true"],
+            "missing /prefix; expected a.b.c.d/n or ip:a.b.c.d/n (or an IPv6 address/n)",
+        ),
+        (
+            &[("WEAVE_CIDR", "127.0.0.5/8")],
+            &["true"],
+            "is in 127.0.0.0/8 (loopback)",
+        ),
     ] {
         let out = run(&bin, env, &os(args));
         assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
@@ -178,6 +194,14 @@ fn not_found_exits_127() {
         &os(&["--iface", "lo", "true"]),
     );
     assert_eq!(out.status.code(), Some(127), "PATH is honoured");
+    // An empty name is not found, as with execvp and Docker (not a PATH directory's 126).
+    let out = run(
+        &bin,
+        &[],
+        &[OsString::from("--iface"), "lo".into(), "".into()],
+    );
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    one_line(&out, "exec \"\": executable file not found in $PATH");
 }
 
 #[test]
@@ -253,6 +277,14 @@ fn compatibility_switches() {
     );
     assert!(out.status.success());
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    // WEAVE_CIDR=none: the container is left alone, nothing will attach, no wait.
+    let out = run(
+        &bin,
+        &[("WEAVE_CIDR", "none")],
+        &os(&["--iface", "pwnosuchif2", "echo", "left alone"]),
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "left alone\n");
 }
 
 #[test]
@@ -261,7 +293,10 @@ fn help_and_version() {
     let out = run(&bin, &[], &os(&["--help"]));
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    assert!(help.starts_with("Usage: wait-for-weave"), "{help}");
+    assert!(
+        help.starts_with("Usage: wait-for-weave [OPTIONS] [--] COMMAND [ARG...]\n"),
+        "{help}"
+    );
     assert!(
         help.contains("WAIT_FOR_WEAVE_SKIP") && help.contains("127"),
         "{help}"

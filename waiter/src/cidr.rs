@@ -5,6 +5,8 @@
 //! empty (or all-whitespace) value means "attach with a default allocation". Items are
 //! `a.b.c.d/n` or `ip:a.b.c.d/n` (one exact address), `net:a.b.c.d/n` (allocate in that
 //! subnet) and `net:default` (allocate in the default subnet). IPv4 only, as in Weave Net.
+//! Addresses that can never be a container's (0.0.0.0/8, loopback, multicast, limited
+//! broadcast), and subnets overlapping them, are refused.
 //! The value is never passed through a shell: items travel as separate argv words.
 
 use std::fmt;
@@ -117,8 +119,10 @@ impl std::error::Error for CidrError {}
 /// Parses a whole `WEAVE_CIDR` value.
 ///
 /// Errors: any item outside the grammar, `none` combined with other items, a prefix above
-/// 32, a `net:` subnet with host bits set, or an exact address that is the network or
-/// broadcast address of its own subnet (prefix ≤ 30).
+/// 32, a `net:` subnet with host bits set, an exact address that is the network or
+/// broadcast address of its own subnet (prefix ≤ 30), an exact address in 0.0.0.0/8,
+/// loopback 127.0.0.0/8, multicast 224.0.0.0/4 or 255.255.255.255 (never a container's
+/// address, RFC 6890), or a `net:` subnet overlapping one of those.
 pub fn parse(value: &str) -> Result<WeaveCidr, CidrError> {
     let fail = |why: String| CidrError {
         value: value.to_string(),
@@ -145,7 +149,7 @@ fn parse_item(word: &str) -> Result<CidrItem, String> {
         if rest == "default" {
             return Ok(CidrItem::NetDefault);
         }
-        let c = parse_cidr(rest).map_err(|why| format!("item {word:?}: {why}"))?;
+        let c = parse_cidr(rest, FORMS).map_err(|why| format!("item {word:?}: {why}"))?;
         if c.addr != c.network() {
             return Err(format!(
                 "item {word:?} has host bits set; did you mean net:{}/{}?",
@@ -153,10 +157,44 @@ fn parse_item(word: &str) -> Result<CidrItem, String> {
                 c.prefix
             ));
         }
+        if let Some((range, what)) = reserved_overlap(c) {
+            return Err(format!(
+                "item {word:?} overlaps {range} ({what}), where no container address can be; \
+                 give a subnet outside it, e.g. net:10.32.0.0/12"
+            ));
+        }
         return Ok(CidrItem::Net(c));
     }
+    parse_exact_in(word, FORMS).map(CidrItem::Ip)
+}
+
+/// Parses one exact address as `wait-for-weave --addr` takes it: `a.b.c.d/n` or
+/// `ip:a.b.c.d/n`, under the same rules as those items of [`parse`]. Allocations
+/// (`net:…`) and `none` are refused: they name no address.
+///
+/// Errors: the reason alone (`item "<word>": <why>`), naming only these two forms.
+pub fn parse_exact(word: &str) -> Result<Ipv4Cidr, String> {
+    if word.starts_with("net:") || word == "none" {
+        return Err(format!(
+            "{word:?} names no address; expected a.b.c.d/n or ip:a.b.c.d/n"
+        ));
+    }
+    parse_exact_in(word, "expected a.b.c.d/n or ip:a.b.c.d/n")
+}
+
+fn parse_exact_in(word: &str, forms: &str) -> Result<Ipv4Cidr, String> {
     let rest = word.strip_prefix("ip:").unwrap_or(word);
-    let c = parse_cidr(rest).map_err(|why| format!("item {word:?}: {why}"))?;
+    let c = parse_cidr(rest, forms).map_err(|why| format!("item {word:?}: {why}"))?;
+    let host = Ipv4Cidr {
+        addr: c.addr,
+        prefix: 32,
+    };
+    if let Some((range, what)) = reserved_overlap(host) {
+        return Err(format!(
+            "item {word:?} is in {range} ({what}), never a container's address; \
+             give a unicast address, e.g. 10.32.0.5/12"
+        ));
+    }
     if c.prefix <= 30 && (c.addr == c.network() || c.addr == c.broadcast()) {
         return Err(format!(
             "item {word:?} is the network or broadcast address of its subnet; \
@@ -165,17 +203,45 @@ fn parse_item(word: &str) -> Result<CidrItem, String> {
             c.prefix
         ));
     }
-    Ok(CidrItem::Ip(c))
+    Ok(c)
 }
 
-fn parse_cidr(s: &str) -> Result<Ipv4Cidr, String> {
-    const FORMS: &str = "expected a.b.c.d/n, ip:a.b.c.d/n, net:a.b.c.d/n, net:default or none";
+/// Ranges no interface of a container can be given as its own address (RFC 6890): "this
+/// network", loopback (the kernel keeps 127/8 to `lo`), multicast, limited broadcast.
+const RESERVED: [(Ipv4Addr, u8, &str); 4] = [
+    (Ipv4Addr::new(0, 0, 0, 0), 8, "\"this network\""),
+    (Ipv4Addr::new(127, 0, 0, 0), 8, "loopback"),
+    (Ipv4Addr::new(224, 0, 0, 0), 4, "multicast"),
+    (
+        Ipv4Addr::new(255, 255, 255, 255),
+        32,
+        "the limited broadcast address",
+    ),
+];
+
+/// The first reserved range `c` (as a subnet) shares an address with, and its name.
+fn reserved_overlap(c: Ipv4Cidr) -> Option<(Ipv4Cidr, &'static str)> {
+    RESERVED.iter().find_map(|&(addr, prefix, what)| {
+        let range = Ipv4Cidr { addr, prefix };
+        // Two subnets overlap exactly when one contains the other: compare the networks
+        // under the shorter prefix.
+        let shorter = if range.prefix < c.prefix { range } else { c };
+        let same = (u32::from(range.addr) ^ u32::from(c.addr)) & shorter.mask() == 0;
+        same.then_some((range, what))
+    })
+}
+
+/// The forms of a `WEAVE_CIDR` item, for refusals.
+const FORMS: &str = "expected a.b.c.d/n, ip:a.b.c.d/n, net:a.b.c.d/n, net:default or none";
+
+/// `a.b.c.d/n`; a refusal ends with `forms` (what the caller accepts).
+fn parse_cidr(s: &str, forms: &str) -> Result<Ipv4Cidr, String> {
     let (addr, prefix) = s
         .split_once('/')
-        .ok_or_else(|| format!("missing /prefix; {FORMS}"))?;
+        .ok_or_else(|| format!("missing /prefix; {forms}"))?;
     let addr: Ipv4Addr = addr
         .parse()
-        .map_err(|_| format!("{addr:?} is not an IPv4 address; {FORMS}"))?;
+        .map_err(|_| format!("{addr:?} is not an IPv4 address; {forms}"))?;
     let prefix: u8 = match prefix.parse() {
         Ok(p) if p <= 32 && !prefix.starts_with('+') => p,
         _ => return Err(format!("prefix {prefix:?} is not a number from 0 to 32")),
@@ -200,7 +266,7 @@ mod tests {
     use super::*;
 
     fn cidr(s: &str) -> Ipv4Cidr {
-        parse_cidr(s).unwrap()
+        parse_cidr(s, FORMS).unwrap()
     }
 
     #[test]
@@ -234,6 +300,22 @@ mod tests {
     }
 
     #[test]
+    fn ranges_next_to_the_reserved_ones_are_fine() {
+        for v in [
+            "1.0.0.1/8",
+            "126.255.255.254/8",
+            "128.0.0.1/8",
+            "223.255.255.254/8",
+            "net:128.0.0.0/2",
+            "net:1.0.0.0/8",
+            "net:64.0.0.0/3",
+            "10.0.0.1/1",
+        ] {
+            assert!(parse(v).is_ok(), "{v}: {:?}", parse(v));
+        }
+    }
+
+    #[test]
     fn host_routes_and_point_to_point_are_addresses() {
         assert!(parse("10.0.0.0/32").is_ok());
         assert!(parse("10.0.0.0/31").is_ok());
@@ -262,6 +344,19 @@ mod tests {
             ("net:10.2.1.1/24", "did you mean net:10.2.1.0/24"),
             ("10.2.1.0/24", "network or broadcast"),
             ("10.2.1.255/24", "network or broadcast"),
+            ("127.0.0.5/8", "is in 127.0.0.0/8 (loopback)"),
+            ("ip:127.0.0.1/32", "loopback"),
+            ("0.0.0.1/8", "is in 0.0.0.0/8 (\"this network\")"),
+            ("224.0.0.5/4", "is in 224.0.0.0/4 (multicast)"),
+            ("239.255.255.1/24", "multicast"),
+            ("255.255.255.255/32", "limited broadcast"),
+            ("net:127.0.0.0/8", "overlaps 127.0.0.0/8 (loopback)"),
+            ("net:127.1.0.0/16", "overlaps 127.0.0.0/8 (loopback)"),
+            ("net:96.0.0.0/3", "overlaps 127.0.0.0/8 (loopback)"),
+            ("net:0.0.0.0/0", "overlaps 0.0.0.0/8"),
+            ("net:224.0.0.0/8", "multicast"),
+            ("net:128.0.0.0/1", "overlaps 224.0.0.0/4 (multicast)"),
+            ("net:255.255.255.0/24", "limited broadcast"),
             ("none 10.2.1.1/24", "\"none\" must stand alone"),
             ("10.2.1.1/24,10.2.1.2/24", "prefix \"24,10.2.1.2/24\""),
             ("foo:1.2.3.4/8", "not an IPv4 address"),
@@ -275,6 +370,26 @@ mod tests {
                 "{text}"
             );
             assert!(text.contains(needle), "{value}: {text}");
+        }
+    }
+
+    #[test]
+    fn exact_addresses_alone() {
+        assert_eq!(parse_exact("10.2.1.1/24"), Ok(cidr("10.2.1.1/24")));
+        assert_eq!(parse_exact("ip:10.2.1.1/24"), Ok(cidr("10.2.1.1/24")));
+        for (word, needle) in [
+            (
+                "10.2.1.1",
+                "item \"10.2.1.1\": missing /prefix; expected a.b.c.d/n or ip:a.b.c.d/n",
+            ),
+            ("net:10.0.0.0/8", "names no address"),
+            ("net:default", "names no address"),
+            ("none", "names no address"),
+            ("10.2.1.0/24", "network or broadcast"),
+        ] {
+            let why = parse_exact(word).unwrap_err();
+            assert!(why.contains(needle), "{word}: {why}");
+            assert!(!why.contains("net:a.b.c.d/n"), "{word}: {why}");
         }
     }
 

@@ -53,6 +53,11 @@ pub fn exec(command: &[OsString]) -> ExecError {
     let Some(file) = command.first() else {
         return failure(NOT_FOUND, OsStr::new(""), "no command given");
     };
+    // execvp (and Docker) treat an empty name as not found; searching PATH for it would
+    // try the directories themselves and report "permission denied".
+    if file.is_empty() {
+        return failure(NOT_FOUND, file, "executable file not found in $PATH");
+    }
     let argv: Result<Vec<CString>, _> =
         command.iter().map(|w| CString::new(w.as_bytes())).collect();
     let Ok(argv) = argv else {
@@ -157,5 +162,12 @@ mod tests {
         let e = exec(&[OsString::from("/")]);
         assert_eq!(e.status, NOT_EXECUTABLE, "{e:?}");
         assert_eq!(exec(&[]).status, NOT_FOUND);
+    }
+
+    #[test]
+    fn an_empty_command_name_is_not_found() {
+        let e = exec(&[OsString::from(""), OsString::from("x")]);
+        assert_eq!(e.status, NOT_FOUND, "{e:?}");
+        assert_eq!(e.message, "exec \"\": executable file not found in $PATH");
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use argh::FromArgs;
 
-use crate::cidr::{self, CidrItem, WeaveCidr};
+use crate::cidr::{self, WeaveCidr};
 use crate::readiness::IfAddr;
 
 /// Environment variable naming the interface (`--iface`).
@@ -44,8 +44,8 @@ const VALUE_OPTIONS: [&str; 3] = ["--iface", "--addr", "--timeout"];
             exact a.b.c.d/n and ip:a.b.c.d/n items of WEAVE_CIDR), or, when no address is \
             expected, any IPv4 address.\n\n\
             Environment: WAIT_FOR_WEAVE_IFACE (--iface), WEAVE_CIDR (default for --addr), \
-            WAIT_FOR_SECONDS (--timeout), WAIT_FOR_WEAVE_SKIP=yes (exec without waiting), \
-            WAIT_FOR_WEAVE_QUIT=yes (exit 0 at once).",
+            WAIT_FOR_SECONDS (--timeout), WAIT_FOR_WEAVE_SKIP=yes (exec without waiting; \
+            so does WEAVE_CIDR=none without --addr), WAIT_FOR_WEAVE_QUIT=yes (exit 0 at once).",
     error_code(1, "netlink failure"),
     error_code(2, "usage error, invalid WEAVE_CIDR"),
     error_code(124, "timeout"),
@@ -57,7 +57,8 @@ struct Args {
     /// interface to wait for (default: $WAIT_FOR_WEAVE_IFACE, else ethwe)
     #[argh(option)]
     iface: Option<String>,
-    /// address the interface must carry, a.b.c.d/n or an IPv6 address/n; repeatable
+    /// address the interface must carry: a.b.c.d/n, ip:a.b.c.d/n or an IPv6 address/n;
+    /// repeatable
     #[argh(option)]
     addr: Vec<String>,
     /// give up after this many seconds, with status 124 (default: $WAIT_FOR_SECONDS, else
@@ -99,7 +100,8 @@ pub struct Options {
 pub enum Action {
     /// Wait, then exec.
     Wait(Options),
-    /// `WAIT_FOR_WEAVE_SKIP=yes`: exec this command without waiting.
+    /// `WAIT_FOR_WEAVE_SKIP=yes`, or `WEAVE_CIDR=none` without `--addr` (the container is
+    /// left alone, nothing will attach): exec this command without waiting.
     Exec(Vec<OsString>),
     /// `WAIT_FOR_WEAVE_QUIT=yes`: exit 0 at once.
     Quit,
@@ -131,12 +133,15 @@ pub fn parse(
     let words: Vec<&str> = option_words.iter().map(String::as_str).collect();
     let args = match Args::from_args(&["wait-for-weave"], &words) {
         Ok(args) => args,
-        Err(early) if early.status.is_ok() => return Ok(Action::Print(early.output)),
+        Err(early) if early.status.is_ok() => {
+            return Ok(Action::Print(one_usage_form(early.output)))
+        }
         Err(early) => {
+            // argh ends its messages with a full stop; ours go on after a semicolon.
             return Err(UsageError(format!(
                 "{}; {USAGE_LINE} (see --help)",
-                early.output.trim_end()
-            )))
+                early.output.trim_end().trim_end_matches('.')
+            )));
         }
     };
     if args.version {
@@ -159,12 +164,15 @@ pub fn parse(
     check_iface(&iface)?;
     let expected = if args.addr.is_empty() {
         match env_string(&env, cidr::ENV_NAME)? {
-            Some(value) => cidr::parse(&value)
-                .map_err(|e| UsageError(e.to_string()))?
-                .expected_addrs()
-                .into_iter()
-                .map(IfAddr::from)
-                .collect(),
+            Some(value) => match cidr::parse(&value).map_err(|e| UsageError(e.to_string()))? {
+                // `none`: nothing will ever attach, so waiting could only end in a timeout.
+                WeaveCidr::None => return Ok(Action::Exec(command)),
+                asked => asked
+                    .expected_addrs()
+                    .into_iter()
+                    .map(IfAddr::from)
+                    .collect(),
+            },
             None => Vec::new(),
         }
     } else {
@@ -188,6 +196,17 @@ pub fn parse(
         verbose: args.verbose,
         command,
     }))
+}
+
+/// `--help` with the usage line of the errors (argh derives `[--iface <iface>] …
+/// [command...]`, which hides `--` and that options end at COMMAND).
+fn one_usage_form(help: String) -> String {
+    match help.split_once('\n') {
+        Some((first, rest)) if first.starts_with("Usage: ") => {
+            format!("Usage: {}\n{rest}", &USAGE_LINE["usage: ".len()..])
+        }
+        _ => help,
+    }
 }
 
 /// Splits the words after argv[0] into option words (UTF-8, `--name=value` split in two)
@@ -281,14 +300,9 @@ fn parse_addr(text: &str) -> Result<IfAddr, UsageError> {
             };
         }
     }
-    match cidr::parse(text) {
-        Ok(WeaveCidr::Attach(items)) => match items.as_slice() {
-            [CidrItem::Ip(c)] => Ok(IfAddr::from(*c)),
-            _ => Err(fail("expected one address, a.b.c.d/n or an IPv6 address/n")),
-        },
-        Ok(WeaveCidr::None) => Err(fail("expected an address, a.b.c.d/n")),
-        Err(e) => Err(fail(&e.why)),
-    }
+    cidr::parse_exact(text)
+        .map(IfAddr::from)
+        .map_err(|why| fail(&format!("{why} (or an IPv6 address/n)")))
 }
 
 /// Seconds as `N` or `N.F` (decimal digits, up to nanoseconds), without floating point:
@@ -462,9 +476,22 @@ mod tests {
 
     #[test]
     fn allocation_only_weave_cidr_means_any_ipv4() {
-        for v in ["", "net:default", "net:10.3.0.0/16", "none"] {
+        for v in ["", "net:default", "net:10.3.0.0/16"] {
             assert_eq!(wait(&["app"], &[("WEAVE_CIDR", v)]).expected, vec![], "{v}");
         }
+    }
+
+    #[test]
+    fn weave_cidr_none_execs_at_once_unless_addr_is_given() {
+        for v in ["none", " none\t"] {
+            assert_eq!(
+                run(&["-v", "app", "x"], &[("WEAVE_CIDR", v)]),
+                Ok(Action::Exec(os(&["app", "x"]))),
+                "{v:?}"
+            );
+        }
+        let o = wait(&["--addr", "10.0.0.1/8", "app"], &[("WEAVE_CIDR", "none")]);
+        assert_eq!(o.expected, vec![addr("10.0.0.1/8")]);
     }
 
     #[test]
@@ -525,7 +552,13 @@ mod tests {
                 &[],
                 "invalid --addr \"net:10.0.0.0/8\"",
             ),
-            (&["--addr", "10.0.0.1", "app"], &[], "missing /prefix"),
+            (
+                &["--addr", "10.0.0.1", "app"],
+                &[],
+                "invalid --addr \"10.0.0.1\": item \"10.0.0.1\": missing /prefix; \
+                 expected a.b.c.d/n or ip:a.b.c.d/n (or an IPv6 address/n)",
+            ),
+            (&["--addr", "none", "app"], &[], "\"none\" names no address"),
             (&["--addr", "fd00::1/129", "app"], &[], "IPv6 prefix"),
             (
                 &["--iface", "a/b", "app"],
@@ -547,7 +580,11 @@ mod tests {
                 &[],
                 "Unrecognized argument: --frobnicate",
             ),
-            (&["--iface"], &[], "No value provided for option '--iface'"),
+            (
+                &["--iface"],
+                &[],
+                "No value provided for option '--iface'; usage: wait-for-weave [OPTIONS] [--] COMMAND",
+            ),
             (&[], &[], "missing COMMAND"),
             (&["-v", "--"], &[], "missing COMMAND"),
         ] {
@@ -583,6 +620,10 @@ mod tests {
         ] {
             assert!(help.contains(needle), "{needle} missing from:\n{help}");
         }
+        assert!(
+            help.starts_with("Usage: wait-for-weave [OPTIONS] [--] COMMAND [ARG...]\n"),
+            "{help}"
+        );
         assert!(matches!(run(&["-h"], &[]), Ok(Action::Print(_))));
         let Ok(Action::Print(v)) = run(&["--version"], &[]) else {
             panic!()
