@@ -57,6 +57,11 @@ impl Adapter {
                 return None;
             }
         };
+        if !rewrite::in_scope(&create, &self.rewrite) {
+            // No attach follows for it (the attacher has the same scope): leave it alone
+            // rather than make it wait forever, and don't inspect its image.
+            return None;
+        }
         let image = match rewrite::image_needed(&create) {
             None => None,
             Some(name) => match docker::image_config(self.attacher.docker(), &name).await {
@@ -174,6 +179,28 @@ mod tests {
                 .await;
             assert_eq!(answered_body(&answer), json!(body), "{body}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_scoped_adapter_echoes_unlabelled_creates_byte_for_byte() {
+        let adapter = Adapter {
+            rewrite: RewriteConfig {
+                label: Some(("nc".into(), "2".into())),
+                ..RewriteConfig::default()
+            },
+            ..offline()
+        };
+        let body = "{\"Env\":[\"WEAVE_CIDR=10.2.1.1/24\"],\"Entrypoint\":[\"/a\"]}\n";
+        let answer = adapter
+            .handle(&pre("/v1.41/containers/create", Some(body)))
+            .await;
+        assert_eq!(answered_body(&answer), json!(body));
+        let labelled = "{\"Env\":[\"WEAVE_CIDR=10.2.1.1/24\"],\"Entrypoint\":[\"/a\"],\"Labels\":{\"nc\":\"2\"}}";
+        let answer = adapter
+            .handle(&pre("/v1.41/containers/create", Some(labelled)))
+            .await;
+        let sent: Value = serde_json::from_str(answered_body(&answer).as_str().unwrap()).unwrap();
+        assert_eq!(sent["Entrypoint"], json!([rewrite::DEFAULT_WAITER, "/a"]));
     }
 
     #[tokio::test]
