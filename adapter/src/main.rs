@@ -1,6 +1,6 @@
 //! `powerstrip-weave`: one binary, one subcommand per job, one tokio runtime.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use adapter::commands;
 use adapter::commands::cli::{self, Command, Parsed};
@@ -22,6 +22,8 @@ fn main() {
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into a file or journal.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
