@@ -28,7 +28,13 @@ impl Adapter {
     /// Answers one envelope (the POST body from powerstrip) with the envelope to send back
     /// with status 200. Never fails: errors are logged and answered with the echo.
     pub async fn handle(&self, envelope: &[u8]) -> Vec<u8> {
-        match protocol::parse(envelope) {
+        let parsed = protocol::parse_envelope(envelope).map(|e| {
+            if let Some(why) = &e.version_problem {
+                tracing::error!("{why}");
+            }
+            e.hook
+        });
+        match parsed {
             Ok(Hook::Pre(req)) => {
                 let body = self.pre_hook(&req).await;
                 protocol::pre_answer(&req, body.as_deref().or(req.body.as_deref()))
@@ -38,7 +44,7 @@ impl Adapter {
                 protocol::post_answer(&response)
             }
             Err(e) => {
-                tracing::error!("{e}; answering with the unchanged echo");
+                tracing::error!("{e}; answered with a 200 echo of what could be read");
                 e.fallback
             }
         }
