@@ -3,7 +3,7 @@
 use argh::FromArgs;
 use waiter::cidr::{self, WeaveCidr};
 
-use crate::attach::bridge::{Bridge, BridgeConfig};
+use crate::attach::bridge::{self, Bridge, BridgeConfig};
 use crate::attach::{Backend, Target};
 use crate::docker;
 
@@ -51,6 +51,17 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
         pid: facts.pid,
         items,
     };
+    // An attached container keeps its ethwe where it is; adding addresses to it and saying
+    // "attached" would hide that it is not on the bridge asked for.
+    if let Some(current) = bridge::bridge_of(target.pid).await? {
+        if current != args.bridge {
+            anyhow::bail!(
+                "{target} is already attached to bridge {current}, not {}: nothing changed; \
+                 give --bridge {current} to add addresses there",
+                args.bridge
+            );
+        }
+    }
     let backend = Bridge::new(BridgeConfig {
         bridge: args.bridge,
         firewall: !args.no_firewall,
