@@ -263,6 +263,49 @@ mod tests {
         assert_eq!(r["Code"], 204);
     }
 
+    /// Collects what the adapter logs while `f` runs on this thread.
+    async fn logged<F: std::future::Future<Output = Vec<u8>>>(f: F) -> (Vec<u8>, String) {
+        #[derive(Clone, Default)]
+        struct Sink(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        let answer = f.await;
+        drop(guard);
+        let text = String::from_utf8_lossy(&sink.0.lock().unwrap()).into_owned();
+        (answer, text)
+    }
+
+    #[tokio::test]
+    async fn another_protocol_version_is_answered_and_logged() {
+        let envelope = json!({"Type": "pre-hook", "PowerstripProtocolVersion": 2,
+               "ClientRequest": {"Method": "GET", "Request": "/v1.41/info", "Body": null}});
+        let (answer, log) = logged(offline().handle(envelope.to_string().as_bytes())).await;
+        let a: Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(a["ModifiedClientRequest"]["Request"], "/v1.41/info");
+        assert!(log.contains("ERROR"), "{log}");
+        assert!(log.contains("PowerstripProtocolVersion 2"), "{log}");
+        assert!(log.contains("we speak version 1"), "{log}");
+
+        let (_, log) = logged(offline().handle(b"not json")).await;
+        assert!(log.contains("ERROR"), "{log}");
+        assert!(log.contains("not JSON"), "{log}");
+        assert!(log.contains("\"not json\""), "{log}");
+    }
+
     #[tokio::test]
     async fn malformed_envelopes_get_the_fallback() {
         let answer = offline().handle(b"{\"Type\":").await;
