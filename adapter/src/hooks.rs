@@ -28,7 +28,13 @@ impl Adapter {
     /// Answers one envelope (the POST body from powerstrip) with the envelope to send back
     /// with status 200. Never fails: errors are logged and answered with the echo.
     pub async fn handle(&self, envelope: &[u8]) -> Vec<u8> {
-        match protocol::parse(envelope) {
+        let parsed = protocol::parse_envelope(envelope).map(|e| {
+            if let Some(why) = &e.version_problem {
+                tracing::error!("{why}");
+            }
+            e.hook
+        });
+        match parsed {
             Ok(Hook::Pre(req)) => {
                 let body = self.pre_hook(&req).await;
                 protocol::pre_answer(&req, body.as_deref().or(req.body.as_deref()))
@@ -38,7 +44,7 @@ impl Adapter {
                 protocol::post_answer(&response)
             }
             Err(e) => {
-                tracing::error!("{e}; answering with the unchanged echo");
+                tracing::error!("{e}; answered with a 200 echo of what could be read");
                 e.fallback
             }
         }
@@ -57,6 +63,11 @@ impl Adapter {
                 return None;
             }
         };
+        if !rewrite::in_scope(&create, &self.rewrite) {
+            // No attach follows for it (the attacher has the same scope): leave it alone
+            // rather than make it wait forever, and don't inspect its image.
+            return None;
+        }
         let image = match rewrite::image_needed(&create) {
             None => None,
             Some(name) => match docker::image_config(self.attacher.docker(), &name).await {
@@ -177,6 +188,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_scoped_adapter_echoes_unlabelled_creates_byte_for_byte() {
+        let adapter = Adapter {
+            rewrite: RewriteConfig {
+                label: Some(("nc".into(), "2".into())),
+                ..RewriteConfig::default()
+            },
+            ..offline()
+        };
+        let body = "{\"Env\":[\"WEAVE_CIDR=10.2.1.1/24\"],\"Entrypoint\":[\"/a\"]}\n";
+        let answer = adapter
+            .handle(&pre("/v1.41/containers/create", Some(body)))
+            .await;
+        assert_eq!(answered_body(&answer), json!(body));
+        let labelled = "{\"Env\":[\"WEAVE_CIDR=10.2.1.1/24\"],\"Entrypoint\":[\"/a\"],\"Labels\":{\"nc\":\"2\"}}";
+        let answer = adapter
+            .handle(&pre("/v1.41/containers/create", Some(labelled)))
+            .await;
+        let sent: Value = serde_json::from_str(answered_body(&answer).as_str().unwrap()).unwrap();
+        assert_eq!(sent["Entrypoint"], json!([rewrite::DEFAULT_WAITER, "/a"]));
+    }
+
+    #[tokio::test]
     async fn null_bodies_are_echoed_as_null() {
         for request in ["/v1.41/containers/create", "/v1.41/containers/web-5/start"] {
             let answer = offline().handle(&pre(request, None)).await;
@@ -228,6 +261,49 @@ mod tests {
             "{message}"
         );
         assert_eq!(r["Code"], 204);
+    }
+
+    /// Collects what the adapter logs while `f` runs on this thread.
+    async fn logged<F: std::future::Future<Output = Vec<u8>>>(f: F) -> (Vec<u8>, String) {
+        #[derive(Clone, Default)]
+        struct Sink(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        let answer = f.await;
+        drop(guard);
+        let text = String::from_utf8_lossy(&sink.0.lock().unwrap()).into_owned();
+        (answer, text)
+    }
+
+    #[tokio::test]
+    async fn another_protocol_version_is_answered_and_logged() {
+        let envelope = json!({"Type": "pre-hook", "PowerstripProtocolVersion": 2,
+               "ClientRequest": {"Method": "GET", "Request": "/v1.41/info", "Body": null}});
+        let (answer, log) = logged(offline().handle(envelope.to_string().as_bytes())).await;
+        let a: Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(a["ModifiedClientRequest"]["Request"], "/v1.41/info");
+        assert!(log.contains("ERROR"), "{log}");
+        assert!(log.contains("PowerstripProtocolVersion 2"), "{log}");
+        assert!(log.contains("we speak version 1"), "{log}");
+
+        let (_, log) = logged(offline().handle(b"not json")).await;
+        assert!(log.contains("ERROR"), "{log}");
+        assert!(log.contains("not JSON"), "{log}");
+        assert!(log.contains("\"not json\""), "{log}");
     }
 
     #[tokio::test]

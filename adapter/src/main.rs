@@ -1,28 +1,29 @@
 //! `powerstrip-weave`: one binary, one subcommand per job, one tokio runtime.
 
+use std::io::{IsTerminal, Write};
+
 use adapter::commands;
-use argh::FromArgs;
-
-/// powerstrip-weave: make containers wait for their Weave-style network (ethwe).
-#[derive(FromArgs, Debug)]
-struct Cli {
-    #[argh(subcommand)]
-    command: Command,
-}
-
-#[derive(FromArgs, Debug)]
-#[argh(subcommand)]
-enum Command {
-    Adapter(commands::adapter::AdapterArgs),
-    Launch(commands::launch::LaunchArgs),
-    Attach(commands::attach::AttachArgs),
-    Proxy(commands::proxy::ProxyArgs),
-}
+use adapter::commands::cli::{self, Command, Parsed};
 
 fn main() {
-    let cli: Cli = argh::from_env();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let command = match cli::parse(&args) {
+        Parsed::Run(command) => *command,
+        Parsed::Exit { text, status } => {
+            // A closed stdout or stderr must not turn --help into a panic.
+            let _ = if status == 0 {
+                std::io::stdout().write_all(text.as_bytes())
+            } else {
+                std::io::stderr().write_all(text.as_bytes())
+            };
+            std::process::exit(status);
+        }
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into a file or journal.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -39,7 +40,7 @@ fn main() {
         }
     };
     let result = runtime.block_on(async move {
-        match cli.command {
+        match command {
             Command::Adapter(args) => commands::adapter::run(args).await,
             Command::Launch(args) => commands::launch::run(args).await,
             Command::Attach(args) => commands::attach::run(args).await,

@@ -57,20 +57,63 @@ pub struct ProtocolError {
     pub fallback: Vec<u8>,
 }
 
-/// Parses one hook envelope (the POST body powerstrip sends).
-///
-/// Errors: not JSON, not an object, unknown `Type`, missing or mistyped `ClientRequest` /
-/// `ServerResponse` fields. The error carries the answer to send anyway.
+/// One envelope read: the hook, and what is odd about its version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The hook to answer.
+    pub hook: Hook,
+    /// Set when `PowerstripProtocolVersion` is not [`VERSION`] (or absent): the hook is
+    /// still answered, as version 1, since powerstrip hangs the client on anything else,
+    /// but the sender should hear of it. Names the version found and the one we speak.
+    pub version_problem: Option<String>,
+}
+
+/// Parses one hook envelope (the POST body powerstrip sends); see [`parse_envelope`].
 pub fn parse(envelope: &[u8]) -> Result<Hook, ProtocolError> {
+    parse_envelope(envelope).map(|e| e.hook)
+}
+
+/// Parses one hook envelope (the POST body powerstrip sends), noting a
+/// `PowerstripProtocolVersion` other than [`VERSION`].
+///
+/// Errors: not JSON (the message quotes the start of what came), not an object, unknown
+/// `Type`, missing or mistyped `ClientRequest` / `ServerResponse` fields. The error
+/// carries the answer to send anyway.
+pub fn parse_envelope(envelope: &[u8]) -> Result<Envelope, ProtocolError> {
     let value: Value = match serde_json::from_slice(envelope) {
         Ok(v) => v,
         Err(e) => {
             return Err(ProtocolError {
-                why: format!("not JSON ({e})"),
+                why: format!("not JSON ({e}), received {}", preview(envelope)),
                 fallback: unknown_answer(),
             })
         }
     };
+    let hook = parse_hook(&value)?;
+    let version_problem = match value.get("PowerstripProtocolVersion") {
+        Some(v) if v.as_u64() == Some(VERSION) => None,
+        Some(v) => Some(format!(
+            "PowerstripProtocolVersion {v} received, but we speak version {VERSION}; answered as version {VERSION}"
+        )),
+        None => Some(format!(
+            "no PowerstripProtocolVersion in the envelope; we speak version {VERSION} and answered as such"
+        )),
+    };
+    Ok(Envelope {
+        hook,
+        version_problem,
+    })
+}
+
+/// The first bytes of a body for an error message, quoted and escaped.
+fn preview(body: &[u8]) -> String {
+    const MAX: usize = 64;
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX)]);
+    let more = if body.len() > MAX { "..." } else { "" };
+    format!("{:?}{more} ({} bytes)", text, body.len())
+}
+
+fn parse_hook(value: &Value) -> Result<Hook, ProtocolError> {
     let Some(obj) = value.as_object() else {
         return Err(ProtocolError {
             why: "not a JSON object".to_string(),

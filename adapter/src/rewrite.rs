@@ -23,6 +23,10 @@ pub struct RewriteConfig {
     pub waiter: String,
     /// Name of the volume container added to `HostConfig.VolumesFrom` as `<name>:ro`.
     pub volume_container: String,
+    /// The `key=value` label an adapter is scoped to (`--label`): a create whose body's
+    /// `Labels` lacks it is passed through untouched, since no attach will follow for it.
+    /// `None`: every create is in scope.
+    pub label: Option<(String, String)>,
 }
 
 impl Default for RewriteConfig {
@@ -30,6 +34,7 @@ impl Default for RewriteConfig {
         RewriteConfig {
             waiter: DEFAULT_WAITER.to_string(),
             volume_container: DEFAULT_VOLUME_CONTAINER.to_string(),
+            label: None,
         }
     }
 }
@@ -152,6 +157,23 @@ pub fn weave_cidr_of(create: &Value) -> Option<String> {
     }
 }
 
+/// True when this create is in the scope of `cfg.label`: no label is configured, or the
+/// body's `Labels` (Docker's `Config.Labels`, a string map) holds exactly that key with
+/// that value. Labels the image adds are not seen here, so a scoped adapter only rewrites
+/// containers created with the label (`docker run --label key=value`).
+pub fn in_scope(create: &Value, cfg: &RewriteConfig) -> bool {
+    let Some((key, value)) = &cfg.label else {
+        return true;
+    };
+    create
+        .as_object()
+        .and_then(|obj| get(obj, "Labels"))
+        .and_then(Value::as_object)
+        .and_then(|labels| labels.get(key))
+        .and_then(Value::as_str)
+        == Some(value.as_str())
+}
+
 /// The image whose config [`rewrite`] needs for this create, if any: the rewrite acts and
 /// the request's Entrypoint is empty (rule 1). `Image` as given in the body.
 pub fn image_needed(create: &Value) -> Option<String> {
@@ -174,7 +196,8 @@ pub fn image_needed(create: &Value) -> Option<String> {
 /// `image` is the image's config; it is read only when the request's Entrypoint is empty
 /// (see [`image_needed`]). Every field other than `Entrypoint`, `Cmd` and
 /// `HostConfig.VolumesFrom` survives untouched, unknown ones and number text included.
-/// Idempotent: `rewrite(rewrite(x)) == rewrite(x)`.
+/// Idempotent: `rewrite(rewrite(x)) == rewrite(x)`. A create outside the label scope
+/// ([`in_scope`]) is passed through like one without `WEAVE_CIDR`.
 ///
 /// Errors: [`RewriteError::NoCommand`] when neither request nor image gives a command,
 /// [`RewriteError::NeedImage`] when the image is needed but `image` is `None`,
@@ -185,6 +208,9 @@ pub fn rewrite(
     image: Option<&ImageConfig>,
     cfg: &RewriteConfig,
 ) -> Result<Rewrite, RewriteError> {
+    if !in_scope(&create, cfg) {
+        return Ok(Rewrite::PassThrough);
+    }
     let Some(cidr_value) = weave_cidr_of(&create) else {
         return Ok(Rewrite::PassThrough);
     };

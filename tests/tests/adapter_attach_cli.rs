@@ -76,6 +76,23 @@ fn attach_alone_is_idempotent_and_refuses_clearly() {
         assert_eq!(out.status.code(), Some(1), "{words:?}: {stderr}");
         assert!(stderr.contains(needle), "{words:?}: {stderr}");
     }
+    // Another bridge than the one ethwe is on: refused, naming both, rather than "attached".
+    let other = Bridge(format!("pwd{}", std::process::id() % 1_000_000));
+    let out = attach(&other.0, &["10.255.5.14/24", &name]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "already attached to bridge {}, not {}",
+            bridge.0, other.0
+        )),
+        "{stderr}"
+    );
+    let made = Command::new("ip")
+        .args(["link", "show", &other.0])
+        .output()
+        .expect("run ip");
+    assert!(!made.status.success(), "bridge {} was created", other.0);
     // The refusals changed nothing.
     let again = docker_ok(&["exec", &name, "ip", "-4", "-o", "addr", "show", "ethwe"]);
     assert_eq!(again.lines().count(), 2, "{again}");

@@ -16,7 +16,7 @@ use std::process::Stdio;
 use futures::future::BoxFuture;
 use futures::TryStreamExt;
 use rtnetlink::packet_route::address::AddressAttribute;
-use rtnetlink::packet_route::link::{InfoData, InfoVeth};
+use rtnetlink::packet_route::link::{InfoData, InfoVeth, LinkAttribute};
 use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth};
 use waiter::cidr::{CidrItem, Ipv4Cidr};
 
@@ -106,6 +106,50 @@ async fn link_index(handle: &Handle, name: &str) -> Result<Option<u32>, AttachEr
         Err(e) if is_errno(&e, libc_enodev()) => Ok(None),
         Err(e) => Err(nl(format!("cannot look up link {name}"))(e)),
     }
+}
+
+/// The name of the bridge the host end of the container with `pid` (`vethwepl<pid>`, see
+/// [`host_veth_name`]) is plugged into (its `IFLA_MASTER`). `Ok(None)` when the container
+/// has no such veth or the veth is on no bridge.
+///
+/// Errors: netlink refusing the lookups.
+pub async fn bridge_of(pid: u32) -> Result<Option<String>, AttachError> {
+    let (conn, handle, _) = rtnetlink::new_connection().map_err(|source| AttachError::Netlink {
+        what: "cannot open netlink".to_string(),
+        source,
+    })?;
+    let conn = tokio::spawn(conn);
+    let found = bridge_of_link(&handle, &host_veth_name(pid)).await;
+    conn.abort();
+    found
+}
+
+async fn bridge_of_link(handle: &Handle, name: &str) -> Result<Option<String>, AttachError> {
+    let what = || format!("cannot look up link {name}");
+    let mut links = handle.link().get().match_name(name.to_string()).execute();
+    let link = match links.try_next().await {
+        Ok(Some(link)) => link,
+        Ok(None) => return Ok(None),
+        Err(e) if is_errno(&e, libc_enodev()) => return Ok(None),
+        Err(e) => return Err(nl(what())(e)),
+    };
+    let Some(master) = link.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Controller(i) => Some(*i),
+        _ => None,
+    }) else {
+        return Ok(None);
+    };
+    let mut masters = handle.link().get().match_index(master).execute();
+    let master = masters
+        .try_next()
+        .await
+        .map_err(nl(format!("cannot look up the bridge of {name}")))?;
+    Ok(master.and_then(|m| {
+        m.attributes.into_iter().find_map(|a| match a {
+            LinkAttribute::IfName(n) => Some(n),
+            _ => None,
+        })
+    }))
 }
 
 const fn libc_enodev() -> i32 {

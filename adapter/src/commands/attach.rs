@@ -3,7 +3,7 @@
 use argh::FromArgs;
 use waiter::cidr::{self, WeaveCidr};
 
-use crate::attach::bridge::{Bridge, BridgeConfig};
+use crate::attach::bridge::{self, Bridge, BridgeConfig};
 use crate::attach::{Backend, Target};
 use crate::docker;
 
@@ -29,11 +29,14 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
         anyhow::bail!("usage: powerstrip-weave attach CIDR... CONTAINER");
     };
     if cidrs.is_empty() {
-        anyhow::bail!("give at least one address before the container, e.g. attach 10.255.0.51/24 {container}");
+        anyhow::bail!("{}", missing_address(container));
     }
     let items = match cidr::parse(&cidrs.join(" "))? {
         WeaveCidr::Attach(items) => items,
-        WeaveCidr::None => anyhow::bail!("`none` asks for no attach: nothing to do"),
+        WeaveCidr::None => anyhow::bail!(
+            "`none` asks for no attach, so there is nothing to do for {container}: \
+             give addresses (e.g. 10.255.0.51/24) instead"
+        ),
     };
     let docker = docker::connect()?;
     let facts = docker::container_facts(&docker, container)
@@ -48,6 +51,17 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
         pid: facts.pid,
         items,
     };
+    // An attached container keeps its ethwe where it is; adding addresses to it and saying
+    // "attached" would hide that it is not on the bridge asked for.
+    if let Some(current) = bridge::bridge_of(target.pid).await? {
+        if current != args.bridge {
+            anyhow::bail!(
+                "{target} is already attached to bridge {current}, not {}: nothing changed; \
+                 give --bridge {current} to add addresses there",
+                args.bridge
+            );
+        }
+    }
     let backend = Bridge::new(BridgeConfig {
         bridge: args.bridge,
         firewall: !args.no_firewall,
@@ -56,4 +70,41 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
     backend.attach(&target).await?;
     println!("attached {target}");
     Ok(())
+}
+
+/// The refusal when only one word is given: it may be the container (addresses forgotten)
+/// or an address (container forgotten), so the example names neither as the other.
+fn missing_address(word: &str) -> String {
+    if matches!(cidr::parse(word), Ok(WeaveCidr::Attach(items)) if !items.is_empty()) {
+        format!(
+            "{word:?} looks like an address, and the container is missing: \
+             give the addresses, then the container, e.g. attach {word} web-1"
+        )
+    } else {
+        format!("give at least one address before the container, e.g. attach 10.255.0.51/24 {word}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lone_address_is_not_taken_for_a_container() {
+        let m = missing_address("10.0.0.1/24");
+        assert!(m.contains("container is missing"), "{m}");
+        assert!(m.contains("attach 10.0.0.1/24 web-1"), "{m}");
+        assert!(!m.contains("/24 10.0.0.1/24"), "{m}");
+        let m = missing_address("ip:10.0.0.1/24");
+        assert!(m.contains("container is missing"), "{m}");
+    }
+
+    #[test]
+    fn a_lone_container_gets_an_address_example() {
+        let m = missing_address("web-1");
+        assert_eq!(
+            m,
+            "give at least one address before the container, e.g. attach 10.255.0.51/24 web-1"
+        );
+    }
 }

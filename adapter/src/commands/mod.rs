@@ -3,6 +3,7 @@
 
 pub mod adapter;
 pub mod attach;
+pub mod cli;
 pub mod launch;
 pub mod proxy;
 pub mod serve;

@@ -69,6 +69,7 @@ impl WeaveSettings {
             rewrite: RewriteConfig {
                 waiter,
                 volume_container,
+                label: label.clone(),
             },
             label,
             events,
@@ -128,5 +129,27 @@ pub(crate) async fn shutdown_signal() {
     tokio::select! {
         _ = term.recv() => {}
         _ = int.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_reaches_the_rewrite_config() {
+        let label = Some(("nc".to_string(), "2".to_string()));
+        let s = WeaveSettings::new(
+            BackendSpec::Bridge,
+            "weave".to_string(),
+            true,
+            crate::rewrite::DEFAULT_WAITER.to_string(),
+            "weavewait".to_string(),
+            label.clone(),
+            true,
+        )
+        .unwrap();
+        assert_eq!(s.rewrite.label, label);
+        assert_eq!(s.label, label);
     }
 }

@@ -152,3 +152,38 @@ fn malformed_client_body_is_echoed_unchanged() {
     assert_eq!(a["ModifiedServerResponse"]["Body"], "x");
     assert_eq!(a["ModifiedServerResponse"]["Code"], 201);
 }
+
+#[test]
+fn other_versions_are_read_but_named() {
+    let v2 = PRE_START.replace(
+        "\"PowerstripProtocolVersion\":1",
+        "\"PowerstripProtocolVersion\":2",
+    );
+    assert_ne!(v2, PRE_START);
+    let e = parse_envelope(v2.as_bytes()).unwrap();
+    assert!(matches!(e.hook, Hook::Pre(_)));
+    let why = e.version_problem.expect("version 2 is named");
+    assert!(why.contains("PowerstripProtocolVersion 2"), "{why}");
+    assert!(why.contains("we speak version 1"), "{why}");
+
+    let none = PRE_START.replace("\"PowerstripProtocolVersion\":1,", "");
+    let why = parse_envelope(none.as_bytes()).unwrap().version_problem;
+    assert!(why.unwrap().contains("no PowerstripProtocolVersion"));
+
+    assert_eq!(
+        parse_envelope(PRE_START.as_bytes())
+            .unwrap()
+            .version_problem,
+        None
+    );
+}
+
+#[test]
+fn non_json_is_named_with_what_came() {
+    let err = parse(b"not json").unwrap_err();
+    assert!(err.why.contains("not JSON"), "{}", err.why);
+    assert!(err.why.contains("\"not json\" (8 bytes)"), "{}", err.why);
+    let long = vec![b'x'; 1000];
+    let err = parse(&long).unwrap_err();
+    assert!(err.why.contains("\"... (1000 bytes)"), "{}", err.why);
+}

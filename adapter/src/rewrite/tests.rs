@@ -246,6 +246,7 @@ fn configured_waiter_and_volume_container_are_used() {
     let cfg = RewriteConfig {
         waiter: "/w/wait".to_string(),
         volume_container: "ww2".to_string(),
+        label: None,
     };
     let out = rewrite(create(json!(["/a"]), Value::Null), None, &cfg).unwrap();
     let Rewrite::Rewritten { body, .. } = out else {
@@ -645,4 +646,56 @@ proptest! {
             Ok(Rewrite::PassThrough) | Err(_) => {}
         }
     }
+}
+
+// ---- label scope -----------------------------------------------------------------------
+
+fn scoped(key: &str, value: &str) -> RewriteConfig {
+    RewriteConfig {
+        label: Some((key.to_string(), value.to_string())),
+        ..RewriteConfig::default()
+    }
+}
+
+#[test]
+fn label_scope_passes_unlabelled_creates_through() {
+    let body = create(json!(["/a"]), Value::Null);
+    assert!(!in_scope(&body, &scoped("nc", "2")));
+    assert_eq!(
+        rewrite(body, None, &scoped("nc", "2")).unwrap(),
+        Rewrite::PassThrough
+    );
+}
+
+#[test]
+fn label_scope_passes_other_values_and_types_through() {
+    for labels in [
+        json!({"nc": "3"}),
+        json!({"NC": "2"}),
+        json!({"nc": 2}),
+        json!(null),
+        json!(["nc=2"]),
+    ] {
+        let mut body = create(json!(["/a"]), Value::Null);
+        body["Labels"] = labels.clone();
+        let out = rewrite(body, None, &scoped("nc", "2")).unwrap();
+        assert_eq!(out, Rewrite::PassThrough, "Labels {labels}");
+    }
+}
+
+#[test]
+fn label_scope_rewrites_labelled_creates() {
+    let mut body = create(json!(["/a"]), Value::Null);
+    // Go's encoding/json matches the field name case-insensitively.
+    body["labels"] = json!({"nc": "2", "other": "x"});
+    assert!(in_scope(&body, &scoped("nc", "2")));
+    let Rewrite::Rewritten { body, .. } = rewrite(body, None, &scoped("nc", "2")).unwrap() else {
+        panic!("expected a rewrite")
+    };
+    assert_eq!(body["Entrypoint"], json!([W, "/a"]));
+}
+
+#[test]
+fn no_label_scope_means_every_create_is_in_scope() {
+    assert!(in_scope(&create(json!(["/a"]), Value::Null), &cfg()));
 }
