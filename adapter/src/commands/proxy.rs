@@ -12,7 +12,7 @@ use super::serve::{parse_label, shutdown_signal, WeaveSettings};
 use crate::attach::BackendSpec;
 use crate::events;
 use crate::proxy::adapters::AdaptersConfig;
-use crate::proxy::addr::{Addr, DEFAULT_LISTEN};
+use crate::proxy::addr::{refuse_self_loop, Addr, DEFAULT_LISTEN};
 use crate::proxy::chain::DEFAULT_TIMEOUT_SECS;
 use crate::proxy::inprocess::{InProcess, PassThrough};
 use crate::proxy::server::Listener;
@@ -96,13 +96,15 @@ fn label(s: &str) -> Result<(String, String), String> {
 /// use) are returned before anything is served.
 pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     let listen = Addr::parse("--listen", &args.listen)?;
-    let docker = Addr::docker(
+    let docker_host = std::env::var("DOCKER_HOST").ok();
+    let docker = Addr::docker(args.docker.as_deref(), docker_host.as_deref())?;
+    refuse_self_loop(
+        &listen,
+        &docker,
         args.docker.as_deref(),
-        std::env::var("DOCKER_HOST").ok().as_deref(),
-    )?;
-    if listen == docker {
-        bail!("--listen {listen} is the Docker daemon itself; choose another address");
-    }
+        docker_host.as_deref(),
+    )
+    .map_err(anyhow::Error::msg)?;
     let tls = match (&args.tlscert, &args.tlskey) {
         (Some(cert), Some(key)) => Some(tls::acceptor(cert, key, args.tlscacert.as_deref())?),
         (None, None) if args.tlscacert.is_none() => None,
