@@ -146,6 +146,30 @@ fn bad_weave_cidr_is_refused_with_the_grammar_message() {
 }
 
 #[test]
+fn allocation_forms_are_refused_at_create_by_the_bridge_backend() {
+    let Some(w) = Weave::setup() else { return };
+    let p = w.proxy(&[]);
+    for value in ["", "net:default", "net:10.9.0.0/16"] {
+        let name = unique("proxy-alloc");
+        let mut c = Cleanup::default();
+        c.add(name.clone());
+        let env = format!("WEAVE_CIDR={value}");
+        let out = p.docker(&["run", "-d", "--name", &name, "-e", &env, &w.example]);
+        assert!(!out.status.success(), "{env:?} was accepted");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("WEAVE_CIDR {value:?}"))
+                && err.contains("exact addresses a.b.c.d/n")
+                && err.contains("--attach weave"),
+            "{env:?}: stderr: {err}"
+        );
+        // Refused at create: no container, not even an Exited one.
+        let listed = docker_ok(&["ps", "-a", "-q", "--filter", &format!("name=^{name}$")]);
+        assert_eq!(listed, "", "{env:?} left a container behind");
+    }
+}
+
+#[test]
 fn missing_image_gets_dockers_404_so_the_cli_pulls() {
     let Some(w) = Weave::setup() else { return };
     let p = w.proxy(&[]);

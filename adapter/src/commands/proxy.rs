@@ -158,6 +158,7 @@ async fn weave_hooks(args: &ProxyArgs, docker: &Addr) -> anyhow::Result<Weave> {
         tokio::spawn(events::follow(attacher.clone()));
     }
     Ok(Weave {
+        exact_only: settings.backend == BackendSpec::Bridge,
         rewrite: settings.rewrite,
         attacher,
     })
