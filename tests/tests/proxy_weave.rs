@@ -170,6 +170,57 @@ fn allocation_forms_are_refused_at_create_by_the_bridge_backend() {
 }
 
 #[test]
+fn a_missing_volume_container_is_created_at_start_up_from_the_image() {
+    let Some(w) = Weave::setup() else { return };
+    let waiter = kit::load_archive("weavewait");
+    let mut c = Cleanup::default();
+    let volume = c.add(unique("ww-made"));
+    let p = Proxy::start(&[
+        "--attach",
+        "bridge",
+        "--bridge",
+        &w.bridge,
+        "--no-firewall",
+        "--volume-container",
+        &volume,
+        "--image",
+        &waiter,
+        "--waiter",
+        WAITER,
+    ]);
+    let image = docker_ok(&["inspect", "--format", "{{.Config.Image}}", &volume]);
+    assert_eq!(image, waiter);
+    let out = p.docker_ok(&["run", "--rm", "-e", "WEAVE_CIDR=10.255.0.54/24", &w.example]);
+    assert_attached(&out, "10.255.0.54/24");
+}
+
+#[test]
+fn a_missing_volume_image_fails_the_start_up_with_the_fix() {
+    let Some(_w) = Weave::setup() else { return };
+    let dir = e2e::proxy::TempDir::new("proxy-noimage");
+    let listen = format!("unix://{}", dir.join("p.sock").display());
+    let volume = unique("ww-never");
+    let image = format!("{}:nope", unique("pw-noimage"));
+    let out = Command::new("timeout")
+        .args(["-k", "5", "60"])
+        .arg(e2e::proxy::binary())
+        .args(["proxy", "--listen", &listen, "--no-events", "--no-firewall"])
+        .args(["--volume-container", &volume, "--image", &image])
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("image {image} is not present: run `make load`"))
+            && err.contains(&format!("--volume-container {volume}")),
+        "stderr: {err}"
+    );
+    let listed = docker_ok(&["ps", "-a", "-q", "--filter", &format!("name=^{volume}$")]);
+    assert_eq!(listed, "");
+}
+
+#[test]
 fn missing_image_gets_dockers_404_so_the_cli_pulls() {
     let Some(w) = Weave::setup() else { return };
     let p = w.proxy(&[]);

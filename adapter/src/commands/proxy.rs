@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use argh::FromArgs;
 
+use super::launch::{ensure_volume_container, DEFAULT_IMAGE};
 use super::serve::{parse_label, shutdown_signal, WeaveSettings};
 use crate::attach::BackendSpec;
 use crate::events;
@@ -74,6 +75,11 @@ pub struct ProxyArgs {
     /// volume container carrying the waiter (default weavewait)
     #[argh(option, default = "DEFAULT_VOLUME_CONTAINER.to_string()")]
     pub volume_container: String,
+
+    /// image the volume container is created from when it is missing (default
+    /// weavewait:latest)
+    #[argh(option, default = "DEFAULT_IMAGE.to_string()")]
+    pub image: String,
 
     /// only attach containers carrying this key=value label
     #[argh(option, from_str_fn(label))]
@@ -153,7 +159,17 @@ async fn weave_hooks(args: &ProxyArgs, docker: &Addr) -> anyhow::Result<Weave> {
         args.label.clone(),
         !args.no_events,
     )?;
-    let attacher = settings.attacher(docker_client(docker).await?);
+    let client = docker_client(docker).await?;
+    // As `launch` does: a missing volume container would otherwise surface only as
+    // Docker's "No such container" on the first rewritten create.
+    let volume = &settings.rewrite.volume_container;
+    if ensure_volume_container(&client, volume, &args.image)
+        .await
+        .with_context(|| format!("--volume-container {volume}"))?
+    {
+        tracing::info!(container = %volume, image = %args.image, "created the volume container");
+    }
+    let attacher = settings.attacher(client);
     if settings.events {
         tokio::spawn(events::follow(attacher.clone()));
     }
