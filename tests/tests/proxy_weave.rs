@@ -221,6 +221,32 @@ fn a_missing_volume_image_fails_the_start_up_with_the_fix() {
 }
 
 #[test]
+fn the_weave_hooks_reach_a_daemon_over_tcp() {
+    let Some(w) = Weave::setup() else { return };
+    // A TCP Docker endpoint on loopback without reconfiguring dockerd: a pass-through
+    // proxy of our own on tcp://127.0.0.1 in front of the daemon's socket.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let tcp = format!("tcp://127.0.0.1:{port}");
+    let _front = Proxy::start_with(
+        &tcp,
+        &[
+            "--listen",
+            &tcp,
+            "--docker",
+            "unix:///var/run/docker.sock",
+            "--no-weave",
+        ],
+        |_| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
+    let p = w.proxy(&["--docker", &tcp]);
+    let out = p.docker_ok(&["run", "--rm", "-e", "WEAVE_CIDR=10.255.0.55/24", &w.example]);
+    assert_attached(&out, "10.255.0.55/24");
+}
+
+#[test]
 fn missing_image_gets_dockers_404_so_the_cli_pulls() {
     let Some(w) = Weave::setup() else { return };
     let p = w.proxy(&[]);

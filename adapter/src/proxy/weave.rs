@@ -27,18 +27,18 @@ const FALLBACK_API: ClientVersion = ClientVersion {
 /// Bound on each bollard call.
 const DOCKER_TIMEOUT_SECS: u64 = 120;
 
-/// A bollard client for the daemon at `addr` (unix sockets only: the adapter's bollard is
-/// built without its HTTP transport), speaking the daemon's own API version.
+/// A bollard client for the daemon at `addr` (a unix socket, or plain HTTP over
+/// `tcp://host:port`), speaking the daemon's own API version.
 pub async fn docker_client(addr: &Addr) -> anyhow::Result<Docker> {
-    let Addr::Unix(path) = addr else {
-        anyhow::bail!(
-            "the weave hooks reach the daemon over its unix socket; --docker {addr} is TCP \
-             (point --docker at unix:///var/run/docker.sock, or pass --no-weave)"
-        );
-    };
-    let path = path.to_string_lossy();
-    let docker = Docker::connect_with_socket(&path, DOCKER_TIMEOUT_SECS, &FALLBACK_API)
-        .map_err(|e| anyhow::anyhow!("--docker {addr}: {e}"))?;
+    let docker = match addr {
+        Addr::Unix(path) => {
+            Docker::connect_with_socket(&path.to_string_lossy(), DOCKER_TIMEOUT_SECS, &FALLBACK_API)
+        }
+        Addr::Tcp { .. } => {
+            Docker::connect_with_http(&addr.to_string(), DOCKER_TIMEOUT_SECS, &FALLBACK_API)
+        }
+    }
+    .map_err(|e| anyhow::anyhow!("--docker {addr}: {e}"))?;
     match tokio::time::timeout(Duration::from_secs(10), docker.clone().negotiate_version()).await {
         Ok(Ok(d)) => Ok(d),
         Ok(Err(e)) => {
