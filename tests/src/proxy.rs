@@ -64,6 +64,8 @@ pub struct Proxy {
     /// Where the proxy's stderr goes.
     pub log: PathBuf,
     dir: TempDir,
+    /// The private volume container given when the caller named none, removed on drop.
+    volume: Option<String>,
 }
 
 /// Bound on the proxy coming up.
@@ -92,9 +94,17 @@ impl Proxy {
 
     fn spawn(dir: TempDir, host: String, args: &[&str], ready: impl Fn(&str) -> bool) -> Proxy {
         let log = dir.join("proxy.log");
+        // The weave hooks create a missing volume container at start-up: a private one per
+        // proxy (from the busybox image) keeps tests off the host's shared `weavewait`.
+        let volume = (!args.contains(&"--no-weave") && !args.contains(&"--volume-container"))
+            .then(|| unique("pw-vc"));
+        let mut all: Vec<&str> = args.to_vec();
+        if let Some(v) = &volume {
+            all.extend_from_slice(&["--volume-container", v, "--image", busybox_image()]);
+        }
         let child = Command::new(binary())
             .arg("proxy")
-            .args(args)
+            .args(&all)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -106,6 +116,7 @@ impl Proxy {
             host,
             log,
             dir,
+            volume,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         while !ready(&proxy.host) {
@@ -167,6 +178,21 @@ impl Drop for Proxy {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(v) = &self.volume {
+            let _ = Command::new("timeout")
+                .args([
+                    "-k",
+                    "5",
+                    &CALL_TIMEOUT_SECS.to_string(),
+                    "docker",
+                    "rm",
+                    "-f",
+                    "-v",
+                    v,
+                ])
+                .env_remove("DOCKER_HOST")
+                .output();
+        }
     }
 }
 

@@ -146,6 +146,107 @@ fn bad_weave_cidr_is_refused_with_the_grammar_message() {
 }
 
 #[test]
+fn allocation_forms_are_refused_at_create_by_the_bridge_backend() {
+    let Some(w) = Weave::setup() else { return };
+    let p = w.proxy(&[]);
+    for value in ["", "net:default", "net:10.9.0.0/16"] {
+        let name = unique("proxy-alloc");
+        let mut c = Cleanup::default();
+        c.add(name.clone());
+        let env = format!("WEAVE_CIDR={value}");
+        let out = p.docker(&["run", "-d", "--name", &name, "-e", &env, &w.example]);
+        assert!(!out.status.success(), "{env:?} was accepted");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("WEAVE_CIDR {value:?}"))
+                && err.contains("exact addresses a.b.c.d/n")
+                && err.contains("--attach weave"),
+            "{env:?}: stderr: {err}"
+        );
+        // Refused at create: no container, not even an Exited one.
+        let listed = docker_ok(&["ps", "-a", "-q", "--filter", &format!("name=^{name}$")]);
+        assert_eq!(listed, "", "{env:?} left a container behind");
+    }
+}
+
+#[test]
+fn a_missing_volume_container_is_created_at_start_up_from_the_image() {
+    let Some(w) = Weave::setup() else { return };
+    let waiter = kit::load_archive("weavewait");
+    let mut c = Cleanup::default();
+    let volume = c.add(unique("ww-made"));
+    let p = Proxy::start(&[
+        "--attach",
+        "bridge",
+        "--bridge",
+        &w.bridge,
+        "--no-firewall",
+        "--volume-container",
+        &volume,
+        "--image",
+        &waiter,
+        "--waiter",
+        WAITER,
+    ]);
+    let image = docker_ok(&["inspect", "--format", "{{.Config.Image}}", &volume]);
+    assert_eq!(image, waiter);
+    let out = p.docker_ok(&["run", "--rm", "-e", "WEAVE_CIDR=10.255.0.54/24", &w.example]);
+    assert_attached(&out, "10.255.0.54/24");
+}
+
+#[test]
+fn a_missing_volume_image_fails_the_start_up_with_the_fix() {
+    let Some(_w) = Weave::setup() else { return };
+    let dir = e2e::proxy::TempDir::new("proxy-noimage");
+    let listen = format!("unix://{}", dir.join("p.sock").display());
+    let volume = unique("ww-never");
+    let image = format!("{}:nope", unique("pw-noimage"));
+    let out = Command::new("timeout")
+        .args(["-k", "5", "60"])
+        .arg(e2e::proxy::binary())
+        .args(["proxy", "--listen", &listen, "--no-events", "--no-firewall"])
+        .args(["--volume-container", &volume, "--image", &image])
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("image {image} is not present: run `make load`"))
+            && err.contains(&format!("--volume-container {volume}")),
+        "stderr: {err}"
+    );
+    let listed = docker_ok(&["ps", "-a", "-q", "--filter", &format!("name=^{volume}$")]);
+    assert_eq!(listed, "");
+}
+
+#[test]
+fn the_weave_hooks_reach_a_daemon_over_tcp() {
+    let Some(w) = Weave::setup() else { return };
+    // A TCP Docker endpoint on loopback without reconfiguring dockerd: a pass-through
+    // proxy of our own on tcp://127.0.0.1 in front of the daemon's socket.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let tcp = format!("tcp://127.0.0.1:{port}");
+    let _front = Proxy::start_with(
+        &tcp,
+        &[
+            "--listen",
+            &tcp,
+            "--docker",
+            "unix:///var/run/docker.sock",
+            "--no-weave",
+        ],
+        |_| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
+    let p = w.proxy(&["--docker", &tcp]);
+    let out = p.docker_ok(&["run", "--rm", "-e", "WEAVE_CIDR=10.255.0.55/24", &w.example]);
+    assert_attached(&out, "10.255.0.55/24");
+}
+
+#[test]
 fn missing_image_gets_dockers_404_so_the_cli_pulls() {
     let Some(w) = Weave::setup() else { return };
     let p = w.proxy(&[]);

@@ -8,11 +8,12 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use argh::FromArgs;
 
+use super::launch::{ensure_volume_container, DEFAULT_IMAGE};
 use super::serve::{parse_label, shutdown_signal, WeaveSettings};
 use crate::attach::BackendSpec;
 use crate::events;
 use crate::proxy::adapters::AdaptersConfig;
-use crate::proxy::addr::{Addr, DEFAULT_LISTEN};
+use crate::proxy::addr::{refuse_self_loop, Addr, DEFAULT_LISTEN};
 use crate::proxy::chain::DEFAULT_TIMEOUT_SECS;
 use crate::proxy::inprocess::{InProcess, PassThrough};
 use crate::proxy::server::Listener;
@@ -75,6 +76,11 @@ pub struct ProxyArgs {
     #[argh(option, default = "DEFAULT_VOLUME_CONTAINER.to_string()")]
     pub volume_container: String,
 
+    /// image the volume container is created from when it is missing (default
+    /// weavewait:latest)
+    #[argh(option, default = "DEFAULT_IMAGE.to_string()")]
+    pub image: String,
+
     /// only attach containers carrying this key=value label
     #[argh(option, from_str_fn(label))]
     pub label: Option<(String, String)>,
@@ -96,13 +102,15 @@ fn label(s: &str) -> Result<(String, String), String> {
 /// use) are returned before anything is served.
 pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     let listen = Addr::parse("--listen", &args.listen)?;
-    let docker = Addr::docker(
+    let docker_host = std::env::var("DOCKER_HOST").ok();
+    let docker = Addr::docker(args.docker.as_deref(), docker_host.as_deref())?;
+    refuse_self_loop(
+        &listen,
+        &docker,
         args.docker.as_deref(),
-        std::env::var("DOCKER_HOST").ok().as_deref(),
-    )?;
-    if listen == docker {
-        bail!("--listen {listen} is the Docker daemon itself; choose another address");
-    }
+        docker_host.as_deref(),
+    )
+    .map_err(anyhow::Error::msg)?;
     let tls = match (&args.tlscert, &args.tlskey) {
         (Some(cert), Some(key)) => Some(tls::acceptor(cert, key, args.tlscacert.as_deref())?),
         (None, None) if args.tlscacert.is_none() => None,
@@ -151,11 +159,22 @@ async fn weave_hooks(args: &ProxyArgs, docker: &Addr) -> anyhow::Result<Weave> {
         args.label.clone(),
         !args.no_events,
     )?;
-    let attacher = settings.attacher(docker_client(docker).await?);
+    let client = docker_client(docker).await?;
+    // As `launch` does: a missing volume container would otherwise surface only as
+    // Docker's "No such container" on the first rewritten create.
+    let volume = &settings.rewrite.volume_container;
+    if ensure_volume_container(&client, volume, &args.image)
+        .await
+        .with_context(|| format!("--volume-container {volume}"))?
+    {
+        tracing::info!(container = %volume, image = %args.image, "created the volume container");
+    }
+    let attacher = settings.attacher(client);
     if settings.events {
         tokio::spawn(events::follow(attacher.clone()));
     }
     Ok(Weave {
+        exact_only: settings.backend == BackendSpec::Bridge,
         rewrite: settings.rewrite,
         attacher,
     })

@@ -84,6 +84,31 @@ impl Addr {
     }
 }
 
+/// Refuses a proxy whose daemon is its own listener, naming where the daemon address came
+/// from: after `export DOCKER_HOST=<proxy socket>` the default `--docker` is the proxy
+/// itself, and the fix is to unset DOCKER_HOST or pass `--docker`.
+///
+/// `docker_flag` is `--docker` as given, `docker_host_env` the DOCKER_HOST value.
+pub fn refuse_self_loop(
+    listen: &Addr,
+    docker: &Addr,
+    docker_flag: Option<&str>,
+    docker_host_env: Option<&str>,
+) -> Result<(), String> {
+    if listen != docker {
+        return Ok(());
+    }
+    match (docker_flag, docker_host_env) {
+        (None, Some(env)) if !env.is_empty() => Err(format!(
+            "--docker defaults to DOCKER_HOST={env}, which is this proxy's --listen {listen}; \
+             unset DOCKER_HOST or pass --docker {DEFAULT_DOCKER}"
+        )),
+        _ => Err(format!(
+            "--listen {listen} is the Docker daemon itself (--docker {docker}); choose another address"
+        )),
+    }
+}
+
 impl fmt::Display for Addr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -142,6 +167,22 @@ mod tests {
             );
             assert!(e.contains(bad), "{e}");
         }
+    }
+
+    #[test]
+    fn a_self_loop_names_its_cause() {
+        let sock = Addr::Unix("/tmp/p.sock".into());
+        let docker = Addr::docker(None, Some("unix:///tmp/p.sock")).unwrap();
+        let e = refuse_self_loop(&sock, &docker, None, Some("unix:///tmp/p.sock")).unwrap_err();
+        assert!(
+            e.contains("DOCKER_HOST=unix:///tmp/p.sock")
+                && e.contains("unset DOCKER_HOST or pass --docker unix:///var/run/docker.sock"),
+            "{e}"
+        );
+        let e = refuse_self_loop(&sock, &sock, Some("/tmp/p.sock"), None).unwrap_err();
+        assert!(e.contains("is the Docker daemon itself"), "{e}");
+        let other = Addr::Unix("/var/run/docker.sock".into());
+        assert!(refuse_self_loop(&sock, &other, None, Some("unix:///tmp/p.sock")).is_ok());
     }
 
     #[test]

@@ -15,6 +15,7 @@ use super::inprocess::{BoxFuture, CreateOutcome, InProcess};
 use crate::attach::container::{Attacher, OnFailure};
 use crate::docker;
 use crate::rewrite::{self, Rewrite, RewriteConfig, RewriteError};
+use waiter::cidr::{CidrItem, WeaveCidr};
 
 /// API version used when the daemon does not answer `/version` at start-up: what Docker
 /// 20.10 speaks, and every later daemon still accepts.
@@ -26,18 +27,18 @@ const FALLBACK_API: ClientVersion = ClientVersion {
 /// Bound on each bollard call.
 const DOCKER_TIMEOUT_SECS: u64 = 120;
 
-/// A bollard client for the daemon at `addr` (unix sockets only: the adapter's bollard is
-/// built without its HTTP transport), speaking the daemon's own API version.
+/// A bollard client for the daemon at `addr` (a unix socket, or plain HTTP over
+/// `tcp://host:port`), speaking the daemon's own API version.
 pub async fn docker_client(addr: &Addr) -> anyhow::Result<Docker> {
-    let Addr::Unix(path) = addr else {
-        anyhow::bail!(
-            "the weave hooks reach the daemon over its unix socket; --docker {addr} is TCP \
-             (point --docker at unix:///var/run/docker.sock, or pass --no-weave)"
-        );
-    };
-    let path = path.to_string_lossy();
-    let docker = Docker::connect_with_socket(&path, DOCKER_TIMEOUT_SECS, &FALLBACK_API)
-        .map_err(|e| anyhow::anyhow!("--docker {addr}: {e}"))?;
+    let docker = match addr {
+        Addr::Unix(path) => {
+            Docker::connect_with_socket(&path.to_string_lossy(), DOCKER_TIMEOUT_SECS, &FALLBACK_API)
+        }
+        Addr::Tcp { .. } => {
+            Docker::connect_with_http(&addr.to_string(), DOCKER_TIMEOUT_SECS, &FALLBACK_API)
+        }
+    }
+    .map_err(|e| anyhow::anyhow!("--docker {addr}: {e}"))?;
     match tokio::time::timeout(Duration::from_secs(10), docker.clone().negotiate_version()).await {
         Ok(Ok(d)) => Ok(d),
         Ok(Err(e)) => {
@@ -57,6 +58,25 @@ pub struct Weave {
     pub rewrite: RewriteConfig,
     /// Attaches started containers (holds the Docker client and the backend).
     pub attacher: Arc<Attacher>,
+    /// The backend assigns only exact addresses (`--attach bridge`): a create asking for
+    /// an allocation is refused before anything exists, rather than killed at start.
+    pub exact_only: bool,
+}
+
+/// The 400 message for a `WEAVE_CIDR` the bridge backend cannot honour (empty, `net:…`),
+/// `None` when every item is an exact address (or the value is `none`). Pure.
+pub fn needs_allocation(value: &str, cidr: &WeaveCidr) -> Option<String> {
+    let WeaveCidr::Attach(items) = cidr else {
+        return None;
+    };
+    if !items.is_empty() && items.iter().all(|i| matches!(i, CidrItem::Ip(_))) {
+        return None;
+    }
+    Some(format!(
+        "WEAVE_CIDR {value:?} asks for an address allocation, which the bridge backend does \
+         not do: the bridge backend needs exact addresses a.b.c.d/n (or ip:a.b.c.d/n); use \
+         --attach weave for allocation"
+    ))
 }
 
 impl Weave {
@@ -69,12 +89,15 @@ impl Weave {
         let Some(value) = rewrite::weave_cidr_of(&create) else {
             return forward;
         };
-        if let Err(e) = waiter::cidr::parse(&value) {
-            return CreateOutcome::Refuse {
-                status: 400,
-                message: e.to_string(),
-            };
-        }
+        let cidr = match waiter::cidr::parse(&value) {
+            Ok(cidr) => cidr,
+            Err(e) => {
+                return CreateOutcome::Refuse {
+                    status: 400,
+                    message: e.to_string(),
+                }
+            }
+        };
         let image = match rewrite::image_needed(&create) {
             None => None,
             Some(name) => match docker::image_config(self.attacher.docker(), &name).await {
@@ -98,6 +121,16 @@ impl Weave {
         match rewrite::rewrite(create, image.as_ref(), &self.rewrite) {
             Ok(Rewrite::PassThrough) => forward,
             Ok(Rewrite::Rewritten { body, .. }) => {
+                // Only a create we would attach is judged: host networking, `none` and
+                // other scopes pass untouched whatever they ask for.
+                if self.exact_only {
+                    if let Some(message) = needs_allocation(&value, &cidr) {
+                        return CreateOutcome::Refuse {
+                            status: 400,
+                            message,
+                        };
+                    }
+                }
                 let mut text = serde_json::to_vec(&body).expect("a Value always serialises");
                 text.push(b'\n');
                 CreateOutcome::Forward(Bytes::from(text))
@@ -161,4 +194,29 @@ async fn ended_on_its_own(docker: &Docker, container: &str) -> bool {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocations_are_refused_with_the_value_and_the_fix() {
+        for value in [
+            "",
+            "net:default",
+            "net:10.9.0.0/16",
+            "10.2.0.1/24 net:default",
+        ] {
+            let cidr = waiter::cidr::parse(value).unwrap();
+            let message = needs_allocation(value, &cidr).expect(value);
+            assert!(message.contains(&format!("{value:?}")), "{message}");
+            assert!(message.contains("a.b.c.d/n"), "{message}");
+            assert!(message.contains("--attach weave"), "{message}");
+        }
+        for value in ["none", "10.2.0.1/24", "ip:10.2.0.1/24 10.3.0.1/16"] {
+            let cidr = waiter::cidr::parse(value).unwrap();
+            assert_eq!(needs_allocation(value, &cidr), None, "{value}");
+        }
+    }
 }
