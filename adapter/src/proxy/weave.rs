@@ -86,6 +86,11 @@ impl Weave {
             // Docker answers a body it cannot parse better than we could.
             return forward;
         };
+        // Out of a `--label` scope nothing is judged either: no attach would follow, so a
+        // bad WEAVE_CIDR or a missing image is Docker's business alone.
+        if !rewrite::in_scope(&create, &self.rewrite) {
+            return forward;
+        }
         let Some(value) = rewrite::weave_cidr_of(&create) else {
             return forward;
         };
@@ -199,6 +204,52 @@ async fn ended_on_its_own(docker: &Docker, container: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attach::command::Command;
+
+    /// A scoped Weave whose daemon is unreachable: any call to it would fail the create.
+    fn scoped_weave() -> Weave {
+        let docker =
+            Docker::connect_with_http("http://127.0.0.1:1", 5, bollard::API_DEFAULT_VERSION)
+                .unwrap();
+        let rewrite = RewriteConfig {
+            label: Some(("scope".into(), "a".into())),
+            ..RewriteConfig::default()
+        };
+        let attacher = Arc::new(Attacher::new(
+            docker,
+            Arc::new(Command::new("/bin/false".into())),
+            rewrite.waiter.clone(),
+            rewrite.label.clone(),
+        ));
+        Weave {
+            rewrite,
+            attacher,
+            exact_only: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn creates_out_of_the_label_scope_pass_untouched_whatever_they_ask() {
+        let weave = scoped_weave();
+        for body in [
+            r#"{"Image":"nowhere:1","Env":["WEAVE_CIDR=10.0.0.1"]}"#,
+            r#"{"Image":"nowhere:1","Env":["WEAVE_CIDR=net:default"]}"#,
+            r#"{"Image":"nowhere:1","Env":["WEAVE_CIDR=10.0.0.1/24"],"Labels":{"scope":"b"}}"#,
+        ] {
+            match weave.create_outcome(Bytes::from(body)).await {
+                CreateOutcome::Forward(out) => assert_eq!(out, body.as_bytes(), "{body}"),
+                CreateOutcome::Refuse { status, message } => {
+                    panic!("{body}: refused {status} {message}")
+                }
+            }
+        }
+        let labelled =
+            r#"{"Image":"nowhere:1","Env":["WEAVE_CIDR=10.0.0.1"],"Labels":{"scope":"a"}}"#;
+        assert!(matches!(
+            weave.create_outcome(Bytes::from(labelled)).await,
+            CreateOutcome::Refuse { status: 400, .. }
+        ));
+    }
 
     #[test]
     fn allocations_are_refused_with_the_value_and_the_fix() {
