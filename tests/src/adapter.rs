@@ -388,11 +388,7 @@ pub fn inspect(name: &str, format: &str) -> String {
 /// `docker logs NAME` (stdout and stderr together).
 pub fn logs(name: &str) -> String {
     let out = docker::docker(&["logs", name]);
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    crate::output_text(&out)
 }
 
 /// Polls `cond` every 50 ms until it holds or `secs` pass; panics with `what` on timeout.

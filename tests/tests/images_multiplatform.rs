@@ -92,28 +92,16 @@ fn arm64_binaries_from_the_image_run_under_qemu() {
         .status()
         .unwrap();
     assert!(status.success());
-    let bin = rootfs.join("weavewait-example");
-    let file = Command::new("file").arg(&bin).output().unwrap();
-    let file = String::from_utf8_lossy(&file.stdout);
-    assert!(
-        file.contains("ARM aarch64") && file.contains("statically linked"),
-        "{file}"
-    );
-    let out = Command::new("timeout")
-        .args(["30", "qemu-aarch64-static"])
-        .arg(&bin)
-        .arg("--version")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        format!("weavewait-example {}", kit::version())
-    );
+    assert_arm64_static_runs(&rootfs.join("weavewait-example"), "weavewait-example");
 
     // The waiter of the arm64 weavewait image is an arm64 static binary too, and runs.
-    let waiter = arm64_bin("wait-for-weave");
-    let file = Command::new("file").arg(&waiter).output().unwrap();
+    assert_arm64_static_runs(&arm64_bin("wait-for-weave"), "wait-for-weave");
+}
+
+/// `file` says `bin` is a static arm64 executable, and it prints `<name> <version>` for
+/// `--version` under qemu-aarch64-static.
+fn assert_arm64_static_runs(bin: &Path, name: &str) {
+    let file = Command::new("file").arg(bin).output().unwrap();
     let file = String::from_utf8_lossy(&file.stdout);
     assert!(
         file.contains("ARM aarch64") && file.contains("statically linked"),
@@ -121,14 +109,14 @@ fn arm64_binaries_from_the_image_run_under_qemu() {
     );
     let out = Command::new("timeout")
         .args(["30", "qemu-aarch64-static"])
-        .arg(&waiter)
+        .arg(bin)
         .arg("--version")
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        format!("wait-for-weave {}", kit::version())
+        format!("{name} {}", kit::version())
     );
 }
 

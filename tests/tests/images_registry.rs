@@ -167,9 +167,8 @@ fn make_push_puts_every_image_under_both_tags() {
         .expect("make runs");
     assert!(
         out.status.success(),
-        "make push failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        "make push failed: {}",
+        e2e::output_text(&out)
     );
     for name in names {
         let root = kit::root_descriptor(&kit::archive_path(name));

@@ -31,17 +31,13 @@ fn demo_runs_the_example_through_the_proxy_and_cleans_up() {
         .arg(kit::version())
         .env("DEMO_VOLUME", &volume)
         .env("DEMO_BRIDGE", &bridge)
-        // The default waiter's file under another Entrypoint string: event followers of
-        // other agents on a shared host attach (and kill on failure) only the default.
+        // The default waiter's file under another Entrypoint string: other adapters or proxies
+        // following this daemon's events attach (and kill on failure) only the default.
         .env("DEMO_WAITER", "/home/weavewait/./wait-for-weave")
         .env_remove("DOCKER_HOST")
         .output()
         .expect("cannot run bash mk/demo.sh");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = e2e::output_text(&out);
     assert!(
         out.status.success(),
         "demo failed ({}):\n{text}",

@@ -13,7 +13,7 @@ use e2e::proxy::{busybox_image, prerequisites, stderr, stdout, Proxy};
 
 /// The waiter as these tests spell it: the same file as the default
 /// `/home/weavewait/wait-for-weave`, but another Entrypoint string, so event followers of
-/// other agents on a shared host (which attach, and kill on failure, every container whose
+/// other adapters or proxies on the same daemon (which attach, and kill on failure, every container whose
 /// Entrypoint starts with the default) leave these tests' containers alone.
 const WAITER: &str = "/home/weavewait/./wait-for-weave";
 

@@ -31,11 +31,7 @@ fn demo_ignores_docker_host_and_runs() {
         .env("DEMO_WAITER", "/home/weavewait/./wait-for-weave")
         .output()
         .expect("cannot run bash bench/waiter-demo.sh");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = e2e::output_text(&out);
     assert!(
         out.status.success(),
         "demo failed ({}):\n{text}",
