@@ -8,7 +8,7 @@
 //! is how the daemon will read them.
 
 use serde_json::{Map, Value};
-use waiter::cidr::{self, CidrError, WeaveCidr};
+use weave_cidr::{self as cidr, CidrError, WeaveCidr};
 
 /// Default path of the waiter inside containers (`/home/weavewait` is the volume of the
 /// `weavewait` image).

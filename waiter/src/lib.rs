@@ -6,7 +6,8 @@
 
 #![warn(missing_docs)]
 
-pub mod cidr;
+/// The WEAVE_CIDR grammar, from the `weave-cidr` crate the adapter shares.
+pub use weave_cidr as cidr;
 pub mod exec;
 pub mod netlink;
 pub mod options;

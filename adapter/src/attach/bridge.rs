@@ -18,7 +18,7 @@ use futures::TryStreamExt;
 use rtnetlink::packet_route::address::AddressAttribute;
 use rtnetlink::packet_route::link::{InfoData, InfoVeth, LinkAttribute};
 use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth};
-use waiter::cidr::{CidrItem, Ipv4Cidr};
+use weave_cidr::{CidrItem, Ipv4Cidr};
 
 use super::{netns, AttachError, Backend, Target};
 
@@ -420,7 +420,7 @@ pub fn addresses_of(items: &[CidrItem]) -> Vec<Ipv4Addr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use waiter::cidr::{parse, WeaveCidr};
+    use weave_cidr::{parse, WeaveCidr};
 
     fn items(s: &str) -> Vec<CidrItem> {
         match parse(s).unwrap() {

@@ -68,7 +68,7 @@ impl Backend for Command {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use waiter::cidr::{parse, WeaveCidr};
+    use weave_cidr::{parse, WeaveCidr};
 
     fn target(cidr: &str) -> Target {
         let WeaveCidr::Attach(items) = parse(cidr).unwrap() else {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bollard::Docker;
-use waiter::cidr::{self, WeaveCidr};
+use weave_cidr::{self as cidr, WeaveCidr};
 
 use super::{AttachError, Backend, Target};
 use crate::docker;
@@ -232,7 +232,7 @@ mod tests {
     use crate::attach::command::Command;
     use crate::docker::ContainerFacts;
     use crate::rewrite::DEFAULT_WAITER;
-    use waiter::cidr::CidrItem;
+    use weave_cidr::CidrItem;
 
     fn attacher(label: Option<(&str, &str)>) -> Attacher {
         let docker =

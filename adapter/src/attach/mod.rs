@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use waiter::cidr::CidrItem;
+use weave_cidr::CidrItem;
 
 /// The container to attach, as resolved by inspect.
 #[derive(Debug, Clone, PartialEq, Eq)]

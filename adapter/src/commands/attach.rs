@@ -1,7 +1,7 @@
 //! `powerstrip-weave attach CIDR... CONTAINER`: the native attach on its own.
 
 use argh::FromArgs;
-use waiter::cidr::{self, WeaveCidr};
+use weave_cidr::{self as cidr, WeaveCidr};
 
 use crate::attach::bridge::{self, Bridge, BridgeConfig};
 use crate::attach::{Backend, Target};

@@ -15,7 +15,7 @@ use super::inprocess::{BoxFuture, CreateOutcome, InProcess};
 use crate::attach::container::{Attacher, OnFailure};
 use crate::docker;
 use crate::rewrite::{self, Rewrite, RewriteConfig, RewriteError};
-use waiter::cidr::{CidrItem, WeaveCidr};
+use weave_cidr::{CidrItem, WeaveCidr};
 
 /// API version used when the daemon does not answer `/version` at start-up: what Docker
 /// 20.10 speaks, and every later daemon still accepts.
@@ -94,7 +94,7 @@ impl Weave {
         let Some(value) = rewrite::weave_cidr_of(&create) else {
             return forward;
         };
-        let cidr = match waiter::cidr::parse(&value) {
+        let cidr = match weave_cidr::parse(&value) {
             Ok(cidr) => cidr,
             Err(e) => {
                 return CreateOutcome::Refuse {
@@ -259,14 +259,14 @@ mod tests {
             "net:10.9.0.0/16",
             "10.2.0.1/24 net:default",
         ] {
-            let cidr = waiter::cidr::parse(value).unwrap();
+            let cidr = weave_cidr::parse(value).unwrap();
             let message = needs_allocation(value, &cidr).expect(value);
             assert!(message.contains(&format!("{value:?}")), "{message}");
             assert!(message.contains("a.b.c.d/n"), "{message}");
             assert!(message.contains("--attach weave"), "{message}");
         }
         for value in ["none", "10.2.0.1/24", "ip:10.2.0.1/24 10.3.0.1/16"] {
-            let cidr = waiter::cidr::parse(value).unwrap();
+            let cidr = weave_cidr::parse(value).unwrap();
             assert_eq!(needs_allocation(value, &cidr), None, "{value}");
         }
     }

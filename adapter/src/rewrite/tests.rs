@@ -304,7 +304,7 @@ fn network_modes_host_container_and_user_networks_pass_through() {
     }
 }
 
-// ---- WEAVE_CIDR forms (grammar: waiter::cidr) ------------------------------------------
+// ---- WEAVE_CIDR forms (grammar: weave_cidr) ------------------------------------------
 
 fn with_env(env: Value) -> Value {
     let mut body = create(json!(["/a"]), Value::Null);
@@ -372,7 +372,7 @@ fn every_weave_cidr_form_is_rewritten_with_its_parse() {
         let Ok(Rewrite::Rewritten { cidr, .. }) = rewrite(with_env(env), None, &cfg()) else {
             panic!("{value:?} not rewritten");
         };
-        assert_eq!(cidr, waiter::cidr::parse(value), "{value:?}");
+        assert_eq!(cidr, weave_cidr::parse(value), "{value:?}");
         assert!(cidr.is_ok(), "{value:?}");
     }
 }

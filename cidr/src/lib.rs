@@ -1,4 +1,4 @@
-//! The `WEAVE_CIDR` grammar (DESIGN §4), shared by the waiter and the adapter so that both
+//! The `WEAVE_CIDR` grammar, shared by the waiter and the adapter so that both
 //! accept and refuse exactly the same values.
 //!
 //! Grammar: a whitespace-separated list. `none` alone means "leave the container alone"; an
@@ -8,6 +8,8 @@
 //! Addresses that can never be a container's (0.0.0.0/8, loopback, multicast, limited
 //! broadcast), and subnets overlapping them, are refused.
 //! The value is never passed through a shell: items travel as separate argv words.
+
+#![warn(missing_docs)]
 
 use std::fmt;
 use std::net::Ipv4Addr;
