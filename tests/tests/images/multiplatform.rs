@@ -19,7 +19,8 @@ const TAG: &str = "e2e-multi";
 
 fn arm64_bin(name: &str) -> PathBuf {
     prereq::workspace_root()
-        .join("target/aarch64-unknown-linux-musl/release")
+        .join("target/aarch64-unknown-linux-musl")
+        .join(prereq::profile_of(name))
         .join(name)
 }
 

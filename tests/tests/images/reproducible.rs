@@ -46,11 +46,13 @@ fn run(cmd: &mut Command) -> Output {
 /// next to its spec), then sets every mtime to `mtime` (`touch -d` syntax) and the
 /// binaries' permissions to `perm`. Returns the spec paths.
 fn stage(dir: &Path, mtime: &str, perm: &str) -> Vec<PathBuf> {
-    let release = dir.join("target/x86_64-unknown-linux-musl/release");
-    std::fs::create_dir_all(&release).unwrap();
     for bin in BINARIES {
-        std::fs::copy(prereq::static_bin(bin), release.join(bin)).unwrap();
-        run(Command::new("chmod").arg(perm).arg(release.join(bin)));
+        let built = dir
+            .join("target/x86_64-unknown-linux-musl")
+            .join(prereq::profile_of(bin));
+        std::fs::create_dir_all(&built).unwrap();
+        std::fs::copy(prereq::static_bin(bin), built.join(bin)).unwrap();
+        run(Command::new("chmod").arg(perm).arg(built.join(bin)));
     }
     let specs_dir = dir.join("specs");
     std::fs::create_dir_all(&specs_dir).unwrap();

@@ -22,7 +22,7 @@ fn prerequisites() -> Option<PathBuf> {
         && require(command_works("ip", &["-V"]), "iproute2 (`ip`)")
         && require(
             bin.exists(),
-            "target/x86_64-unknown-linux-musl/release/wait-for-weave (run `make static`)",
+            "target/x86_64-unknown-linux-musl/release-waiter/wait-for-weave (run `make static`)",
         );
     ok.then_some(bin)
 }

@@ -1,0 +1,8 @@
+//! End-to-end tests of `powerstrip-weave proxy` with the vanilla docker CLI: pass-through, the weave hooks, TLS, chained adapters, the demo.
+
+mod adapters;
+mod cli;
+mod demo;
+mod stream;
+mod tls;
+mod weave;
