@@ -6,13 +6,17 @@ SHELL := /bin/bash
 MUSL := x86_64-unknown-linux-musl
 MUSL_ARM := aarch64-unknown-linux-musl
 STATIC_DIR := target/$(MUSL)/release
+# The waiter has a release profile of its own (size first, panic=abort): see Cargo.toml.
+WAITER_DIR := target/$(MUSL)/release-waiter
 IMAGE_DIR := target/images
 # Every time field in the images comes from here (reproducible builds).
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 export SOURCE_DATE_EPOCH
 
-# Extended by mk/*.mk.
+# Extended by mk/*.mk: static packages built with the release profile, and those built with
+# the waiter's profile.
 STATIC_PACKAGES :=
+WAITER_PACKAGES :=
 IMAGES :=
 BENCHES :=
 
@@ -29,6 +33,7 @@ musl-target:
 
 static: musl-target
 	cargo build --release --target $(MUSL) $(addprefix -p ,$(STATIC_PACKAGES))
+	cargo build --profile release-waiter --target $(MUSL) $(addprefix -p ,$(WAITER_PACKAGES))
 
 lint:
 	cargo fmt --all -- --check
@@ -43,5 +48,5 @@ bench: static images $(BENCHES)
 # The two static binaries on PATH (PREFIX=/usr/local; DESTDIR for packaging).
 PREFIX ?= /usr/local
 install: static
-	install -D -m 0755 $(STATIC_DIR)/wait-for-weave $(DESTDIR)$(PREFIX)/bin/wait-for-weave
+	install -D -m 0755 $(WAITER_DIR)/wait-for-weave $(DESTDIR)$(PREFIX)/bin/wait-for-weave
 	install -D -m 0755 $(STATIC_DIR)/powerstrip-weave $(DESTDIR)$(PREFIX)/bin/powerstrip-weave

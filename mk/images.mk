@@ -25,6 +25,7 @@ image-kit:
 static-arm64:
 	@rustup target list --installed | grep -qx '$(MUSL_ARM)' || rustup target add $(MUSL_ARM)
 	cargo build --release --target $(MUSL_ARM) $(addprefix -p ,$(STATIC_PACKAGES))
+	cargo build --profile release-waiter --target $(MUSL_ARM) $(addprefix -p ,$(WAITER_PACKAGES))
 
 # arm64 binaries are built when PLATFORMS or a spec's `platforms` asks for arm64.
 WANT_ARM64 = $(or $(findstring arm64,$(PLATFORMS)),$(if $(PLATFORMS),,$(shell grep -l 'linux/arm64' $(IMAGE_SPECS) 2>/dev/null)))
@@ -44,11 +45,11 @@ push: push-registry-set images
 	    oci-archive:$(IMAGE_DIR)/$$i.tar docker://$(REGISTRY)/$$i:$$t; done; done
 
 # The multi-platform tests need the small arm64 binaries (waiter, example).
-ARM64_TEST_PACKAGES := waiter weavewait-example
 .PHONY: static-arm64-test
 static-arm64-test:
 	@rustup target list --installed | grep -qx '$(MUSL_ARM)' || rustup target add $(MUSL_ARM)
-	cargo build --release --target $(MUSL_ARM) $(addprefix -p ,$(ARM64_TEST_PACKAGES))
+	cargo build --release --target $(MUSL_ARM) -p weavewait-example
+	cargo build --profile release-waiter --target $(MUSL_ARM) $(addprefix -p ,$(WAITER_PACKAGES))
 test: static-arm64-test
 
 # Benchmark: build time of all images, archive overhead bytes.

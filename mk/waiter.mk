@@ -1,10 +1,10 @@
 # The waiter: wait-for-weave.
 #   make bench-waiter   size, exec overhead when ready, address -> app latency, peak RSS
 #   make demo-waiter    a container waits, gets ethwe attached from the host, runs
-STATIC_PACKAGES += waiter
+WAITER_PACKAGES += waiter
 BENCHES += bench-waiter
 
-WAITER_BIN := $(STATIC_DIR)/wait-for-weave
+WAITER_BIN := $(WAITER_DIR)/wait-for-weave
 # A tiny static program for the benchmarks (Debian busybox-static) and tini for comparison.
 BENCH_TINY ?= /bin/busybox
 BENCH_TINI ?= /usr/bin/tini-static

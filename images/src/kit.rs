@@ -10,13 +10,13 @@ use crate::oci::Descriptor;
 use crate::spec::{self, EntryKind, Platform, Source, SpecError};
 
 /// How to build: where archives go (`out_dir`, e.g. `target/images`), where our static
-/// binaries are (`target_dir`, holding `<rust target>/release/<binary>`), the platforms
+/// binaries are (`target_dir`, holding `<rust target>/<profile>/<binary>`), the platforms
 /// that override the spec's (`None`: the spec's, else linux/amd64), and the [`Meta`].
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Where `<name>.tar` goes (created if missing).
     pub out_dir: PathBuf,
-    /// Cargo target directory: `build = "x"` reads `<target_dir>/<rust target>/release/x`.
+    /// Cargo target directory: `build = "x"` reads `<target_dir>/<rust target>/<profile>/x` (profile default `release`).
     pub target_dir: PathBuf,
     /// Platforms for every spec, overriding the spec's own list.
     pub platforms: Option<Vec<Platform>>,
@@ -134,11 +134,11 @@ pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitErr
                     continue;
                 }
                 Source::Host(h) => (spec_dir.join(h), String::new()),
-                Source::Build(b) => (
+                Source::Build { binary, profile } => (
                     opts.target_dir
                         .join(platform.rust_target())
-                        .join("release")
-                        .join(b),
+                        .join(profile)
+                        .join(binary),
                     match platform.architecture.as_str() {
                         "arm64" => " (build it with `make static-arm64`)".to_string(),
                         _ => " (build it with `make static`)".to_string(),

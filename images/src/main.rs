@@ -17,7 +17,7 @@ struct Args {
     /// output directory (default: target/images)
     #[argh(option, default = "PathBuf::from(\"target/images\")")]
     out: PathBuf,
-    /// cargo target directory holding <rust target>/release/<binary> (default: target)
+    /// cargo target directory holding <rust target>/<profile>/<binary> (default: target)
     #[argh(option, default = "PathBuf::from(\"target\")")]
     target_dir: PathBuf,
     /// comma-separated platforms for every spec, e.g. linux/amd64,linux/arm64

@@ -18,7 +18,8 @@
 //!
 //! [[files]]
 //! path = "/home/weavewait/wait-for-weave"
-//! build = "wait-for-weave"           # static binary target/<rust target of the platform>/release/<build>
+//! build = "wait-for-weave"           # static binary target/<rust target of the platform>/<profile>/<build>
+//! profile = "release-waiter"         # cargo profile of a `build` file, default "release"
 //! mode = "0755"                      # octal string, default "0644"
 //! [[files]]
 //! path = "/bin/busybox"
@@ -110,6 +111,7 @@ struct RawFile {
     path: String,
     mode: Option<String>,
     build: Option<String>,
+    profile: Option<String>,
     host: Option<String>,
     text: Option<String>,
 }
@@ -204,12 +206,24 @@ pub enum EntryKind {
 /// Where a file's bytes come from; the shell reads them, the core never does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// A binary of ours: `target/<rust target of the platform>/release/<name>`.
-    Build(String),
+    /// A binary of ours: `target/<rust target of the platform>/<profile>/<binary>`.
+    Build {
+        /// The binary's name, e.g. `wait-for-weave`.
+        binary: String,
+        /// The cargo profile it was built with, e.g. `release` or `release-waiter`.
+        profile: String,
+    },
     /// A host file; relative paths are relative to the spec file's directory.
     Host(String),
     /// Inline text from the spec.
     Text(String),
+}
+
+/// True for a cargo profile name: ASCII letters, digits, `-` and `_`.
+fn is_profile_name(p: &str) -> bool {
+    !p.is_empty()
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// An OCI platform (image-spec image-index.md `platform`).
@@ -325,8 +339,26 @@ fn validate(spec: &str, raw: RawSpec) -> Result<Spec, SpecError> {
     let mut explicit = Vec::new();
     for (i, f) in raw.files.into_iter().enumerate() {
         let origin = format!("files[{i}] {:?}", f.path);
+        let profile = match (&f.build, f.profile) {
+            (_, None) => "release".to_string(),
+            (Some(_), Some(p)) if is_profile_name(&p) => p,
+            (Some(_), Some(p)) => {
+                return Err(err(
+                    Some(origin),
+                    format!("profile = {p:?} must be a cargo profile name, e.g. \"release\""),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    Some(origin),
+                    "profile applies to build files only: remove it or use build".into(),
+                ))
+            }
+        };
         let source = match (f.build, f.host, f.text) {
-            (Some(b), None, None) if !b.is_empty() && !b.contains('/') => Source::Build(b),
+            (Some(b), None, None) if !b.is_empty() && !b.contains('/') => {
+                Source::Build { binary: b, profile }
+            }
             (Some(b), None, None) => {
                 return Err(err(
                     Some(origin),

@@ -72,6 +72,16 @@ pub fn static_bin(name: &str) -> PathBuf {
         return PathBuf::from(p);
     }
     workspace_root()
-        .join("target/x86_64-unknown-linux-musl/release")
+        .join("target/x86_64-unknown-linux-musl")
+        .join(profile_of(name))
         .join(name)
+}
+
+/// The cargo profile `make static` builds binary `name` with (Cargo.toml): the waiter has
+/// one of its own.
+pub fn profile_of(name: &str) -> &'static str {
+    match name {
+        "wait-for-weave" => "release-waiter",
+        _ => "release",
+    }
 }

@@ -1,7 +1,7 @@
 //! `bench-waiter`: wait-for-weave's DESIGN §2 budgets, measured side by side in one run.
 //!
 //! Usage: `waiter-bench WAITER TINY [TINI]` as root, e.g. `waiter-bench
-//! target/x86_64-unknown-linux-musl/release/wait-for-weave /bin/busybox /usr/bin/tini-static`.
+//! target/x86_64-unknown-linux-musl/release-waiter/wait-for-weave /bin/busybox /usr/bin/tini-static`.
 //! TINY is a small static program run as `TINY true` (Debian's busybox-static).
 //!
 //! - size: the static stripped binary's bytes;
