@@ -1,6 +1,7 @@
-//! `weavewait-example [--iface NAME]`: the app of the weavewait-example image. Run behind
-//! the waiter (which execs it, so this process started when the waiter did), it prints how
-//! long the container waited for its network and the addresses of the interface:
+//! `weavewait-example [--iface NAME] [--reach HOST:PORT] [--serve PORT]`: the app of the
+//! weavewait-example image. Run behind the waiter (which execs it, so this process started
+//! when the waiter did), it prints how long the container waited for its network and the
+//! addresses of the interface:
 //!
 //! ```text
 //! waited 0.412 s for ethwe
@@ -8,9 +9,15 @@
 //! ethwe inet6 fe80::5c1e:9aff:fe3b:1/64
 //! ```
 //!
-//! Exit status: 0 with at least one address, 1 when the interface has none (or is
-//! missing), 2 on a usage error.
+//! `--reach HOST:PORT` makes its very first instruction a TCP connection to a peer (one
+//! try, no retry), so the output shows whether the network was there when the app began:
+//! `reached 10.255.0.1:7000 at the first try: hello from 10.255.0.1`. `--serve PORT` then
+//! answers every TCP connection on PORT with `hello from <its address>` until stopped.
+//!
+//! Exit status: 0 with at least one address (and the peer reached), 1 when the interface
+//! has none (or is missing) or the peer was not reached, 2 on a usage error.
 
+mod peer;
 mod report;
 
 use std::process::ExitCode;
@@ -21,13 +28,21 @@ use nix::unistd::{sysconf, SysconfVar};
 
 use report::{format_waited, prefix_len, start_ticks};
 
+const USAGE: &str = "usage: weavewait-example [--iface NAME] [--reach HOST:PORT] [--serve PORT]";
+
 fn usage() -> ExitCode {
-    eprintln!("usage: weavewait-example [--iface NAME] (default ethwe)");
+    eprintln!("{USAGE}");
     ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
+    // Before anything else: the point is to show what the app's first instruction finds.
+    let reach = match peer::reach_arg(std::env::args().skip(1)) {
+        Ok(target) => target.map(|t| (peer::reach(&t), t)),
+        Err(()) => return usage(),
+    };
     let mut iface = "ethwe".to_string();
+    let mut serve = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -36,11 +51,24 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             "--help" | "-h" => {
-                println!("usage: weavewait-example [--iface NAME]\nprints how long this process waited for NAME (default ethwe) and its addresses");
+                println!(
+                    "{USAGE}\nprints how long this process waited for NAME (default ethwe) and its \
+                     addresses;\n--reach connects to HOST:PORT as its first instruction (one try) \
+                     and prints the answer;\n--serve answers each connection on PORT with \
+                     \"hello from <address>\" until stopped"
+                );
                 return ExitCode::SUCCESS;
             }
             "--iface" => match args.next() {
                 Some(name) if !name.is_empty() => iface = name,
+                _ => return usage(),
+            },
+            // Already acted on above.
+            "--reach" => {
+                args.next();
+            }
+            "--serve" => match args.next().and_then(|p| p.parse::<u16>().ok()) {
+                Some(port) if port > 0 => serve = Some(port),
                 _ => return usage(),
             },
             _ => return usage(),
@@ -60,6 +88,7 @@ fn main() -> ExitCode {
         }
     };
     let mut found = 0;
+    let mut first_v4 = None;
     for ifa in addrs.filter(|a| a.interface_name == iface) {
         let (Some(addr), mask) = (ifa.address, ifa.netmask) else {
             continue;
@@ -70,6 +99,7 @@ fn main() -> ExitCode {
                 .and_then(|m| m.as_sockaddr_in())
                 .map_or(32, |m| prefix_len(&m.ip().octets()));
             println!("{iface} inet {}/{bits}", v4.ip());
+            first_v4.get_or_insert(v4.ip());
             found += 1;
         } else if let Some(v6) = addr.as_sockaddr_in6() {
             let bits = mask
@@ -83,6 +113,19 @@ fn main() -> ExitCode {
     if found == 0 {
         println!("{iface}: no addresses");
         return ExitCode::FAILURE;
+    }
+    if let Some((result, target)) = reach {
+        match result {
+            Ok(answer) => println!("reached {target} at the first try: {answer}"),
+            Err(e) => {
+                println!("could not reach {target} at the first try: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if let Some(port) = serve {
+        let me = first_v4.map_or_else(|| iface.clone(), |a| a.to_string());
+        return peer::serve(port, &format!("hello from {me}"));
     }
     ExitCode::SUCCESS
 }
