@@ -31,7 +31,7 @@ pub struct Options {
 
 /// One image written: its name, the archive path, the descriptor index.json points to
 /// (its `digest` is what registries and `docker pull` show), the `name:tag` references
-/// `docker load` applies, and sizes in bytes.
+/// `docker load` applies, its platforms, and sizes in bytes.
 #[derive(Debug, Clone)]
 pub struct Built {
     /// Image name from the spec.
@@ -42,12 +42,23 @@ pub struct Built {
     pub root: Descriptor,
     /// `name:tag` references `docker load` applies.
     pub refs: Vec<String>,
+    /// The platforms built, in index order.
+    pub platforms: Vec<Platform>,
     /// Size of the archive file.
     pub archive_bytes: u64,
     /// Sum of the files' contents over all platforms: what the layers unpack to.
     pub file_bytes: u64,
     /// Sum of the distinct compressed layer blobs in the archive.
     pub layer_bytes: u64,
+}
+
+impl Built {
+    /// The archive's bytes that are not compressed layers: tar headers and padding, index,
+    /// manifests, configs, `manifest.json`, `oci-layout`. Always positive: the archive holds
+    /// every layer blob, each behind a tar header.
+    pub fn metadata_bytes(&self) -> u64 {
+        self.archive_bytes.saturating_sub(self.layer_bytes)
+    }
 }
 
 /// Why an image was not built; every variant names the spec file, most the entry.
@@ -122,7 +133,7 @@ pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitErr
     };
     let spec_dir = spec_path.parent().unwrap_or(Path::new("."));
     let mut inputs = Vec::new();
-    for platform in platforms {
+    for platform in platforms.iter().cloned() {
         let mut files = BTreeMap::new();
         for entry in &spec.entries {
             let EntryKind::File { source, .. } = &entry.kind else {
@@ -179,6 +190,7 @@ pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitErr
         name: spec.name,
         archive,
         root: layout.root,
+        platforms,
         archive_bytes: tar.len() as u64,
         file_bytes: layout.file_bytes,
         layer_bytes: layout.layer_bytes,

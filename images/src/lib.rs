@@ -5,13 +5,14 @@
 //! Shape: [`spec`] parses and validates a spec (pure), [`meta`] decides an image's tags,
 //! labels, annotations and times from its spec and the caller's defaults (pure), [`layout`]
 //! turns a spec plus file bytes into blobs and JSON (pure, no I/O), [`oci`] holds the JSON
-//! document types, [`archive`] writes the tar atomically, and [`kit`] is the thin shell
-//! that reads files and ties them together.
+//! document types, [`report`] words what was built (pure), [`archive`] writes the tar
+//! atomically, and [`kit`] is the thin shell that reads files and ties them together.
 
 pub mod archive;
 pub mod kit;
 pub mod layout;
 pub mod meta;
 pub mod oci;
+pub mod report;
 pub mod spec;
 pub mod time;

@@ -1,4 +1,5 @@
-//! `image-kit [OPTIONS] SPEC...`: writes `<out>/<name>.tar` for every image spec.
+//! `image-kit [OPTIONS] SPEC...`: writes `<out>/<name>.tar` for every image spec and
+//! prints what it built (see `images::report`).
 //! Exit status: 0 all built, 1 some spec failed (one line each on stderr), 2 usage error.
 
 use std::collections::BTreeMap;
@@ -8,6 +9,7 @@ use std::process::ExitCode;
 use argh::FromArgs;
 use images::kit::{self, Options};
 use images::meta::Defaults;
+use images::report;
 use images::spec::{check_version, Platform};
 use images::time::MAX_EPOCH;
 
@@ -131,16 +133,7 @@ fn main() -> ExitCode {
             names.insert(parsed.name, spec);
         }
         match kit::build_spec_file(spec, &opts) {
-            Ok(b) => println!(
-                "{} {} {} refs={} archive={} files={} layers={}",
-                b.name,
-                b.archive.display(),
-                b.root.digest,
-                b.refs.join(","),
-                b.archive_bytes,
-                b.file_bytes,
-                b.layer_bytes,
-            ),
+            Ok(b) => print!("{}", report::lines(&b)),
             Err(e) => {
                 eprintln!("image-kit: {e}");
                 failed = true;
