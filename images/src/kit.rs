@@ -5,13 +5,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::archive::write_atomic;
-use crate::layout::{self, LayoutError, Meta, PlatformFiles};
+use crate::layout::{self, LayoutError, PlatformFiles};
+use crate::meta::{self, Defaults};
 use crate::oci::Descriptor;
 use crate::spec::{self, EntryKind, Platform, Source, SpecError};
 
 /// How to build: where archives go (`out_dir`, e.g. `target/images`), where our static
 /// binaries are (`target_dir`, holding `<rust target>/<profile>/<binary>`), the platforms
-/// that override the spec's (`None`: the spec's, else linux/amd64), and the [`Meta`].
+/// that override the spec's (`None`: the spec's, else linux/amd64), what the caller says
+/// about every image ([`Defaults`]) and, rarely, tags instead of the usual ones.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Where `<name>.tar` goes (created if missing).
@@ -20,13 +22,16 @@ pub struct Options {
     pub target_dir: PathBuf,
     /// Platforms for every spec, overriding the spec's own list.
     pub platforms: Option<Vec<Platform>>,
-    /// Build metadata: SOURCE_DATE_EPOCH, revision, source, version, tags.
-    pub meta: Meta,
+    /// SOURCE_DATE_EPOCH, and the version, source and revision where the spec is silent.
+    pub defaults: Defaults,
+    /// Tags instead of `latest` and the version (the first names the image in index.json),
+    /// e.g. for a build that must not move `latest`; `None`: [`meta::resolve`]'s.
+    pub tags: Option<Vec<String>>,
 }
 
 /// One image written: its name, the archive path, the descriptor index.json points to
 /// (its `digest` is what registries and `docker pull` show), the `name:tag` references
-/// `docker load` applies, and sizes in bytes.
+/// `docker load` applies, its platforms, and sizes in bytes.
 #[derive(Debug, Clone)]
 pub struct Built {
     /// Image name from the spec.
@@ -37,12 +42,23 @@ pub struct Built {
     pub root: Descriptor,
     /// `name:tag` references `docker load` applies.
     pub refs: Vec<String>,
+    /// The platforms built, in index order.
+    pub platforms: Vec<Platform>,
     /// Size of the archive file.
     pub archive_bytes: u64,
-    /// Sum of the files' contents over all platforms.
-    pub payload_bytes: u64,
-    /// Sum of the compressed layer blobs.
+    /// Sum of the files' contents over all platforms: what the layers unpack to.
+    pub file_bytes: u64,
+    /// Sum of the distinct compressed layer blobs in the archive.
     pub layer_bytes: u64,
+}
+
+impl Built {
+    /// The archive's bytes that are not compressed layers: tar headers and padding, index,
+    /// manifests, configs, `manifest.json`, `oci-layout`. Always positive: the archive holds
+    /// every layer blob, each behind a tar header.
+    pub fn metadata_bytes(&self) -> u64 {
+        self.archive_bytes.saturating_sub(self.layer_bytes)
+    }
 }
 
 /// Why an image was not built; every variant names the spec file, most the entry.
@@ -91,11 +107,6 @@ pub enum KitError {
     },
 }
 
-/// The tags every image gets: `latest` and the version.
-pub fn default_tags(version: &str) -> Vec<String> {
-    vec!["latest".to_string(), version.to_string()]
-}
-
 /// Reads and validates the spec file at `spec_path` (named by its path in errors).
 ///
 /// Errors: [`KitError::ReadSpec`] or [`KitError::Spec`].
@@ -122,7 +133,7 @@ pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitErr
     };
     let spec_dir = spec_path.parent().unwrap_or(Path::new("."));
     let mut inputs = Vec::new();
-    for platform in platforms {
+    for platform in platforms.iter().cloned() {
         let mut files = BTreeMap::new();
         for entry in &spec.entries {
             let EntryKind::File { source, .. } = &entry.kind else {
@@ -156,19 +167,22 @@ pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitErr
         }
         inputs.push(PlatformFiles { platform, files });
     }
-    let layout = layout::build(&spec, &inputs, &opts.meta).map_err(|source| KitError::Layout {
+    let mut stamp = meta::resolve(&spec, &opts.defaults);
+    if let Some(tags) = &opts.tags {
+        stamp.tags = tags.clone();
+    }
+    let layout = layout::build(&spec, &inputs, &stamp).map_err(|source| KitError::Layout {
         spec: spec_name.clone(),
         source,
     })?;
-    let tar = layout::archive_tar(&layout, opts.meta.epoch);
+    let tar = layout::archive_tar(&layout, stamp.mtime);
     let archive = opts.out_dir.join(format!("{}.tar", spec.name));
     write_atomic(&archive, &tar).map_err(|source| KitError::Write {
         spec: spec_name.clone(),
         source,
     })?;
     Ok(Built {
-        refs: opts
-            .meta
+        refs: stamp
             .tags
             .iter()
             .map(|t| format!("{}:{t}", spec.name))
@@ -176,8 +190,9 @@ pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitErr
         name: spec.name,
         archive,
         root: layout.root,
+        platforms,
         archive_bytes: tar.len() as u64,
-        payload_bytes: layout.payload_bytes,
+        file_bytes: layout.file_bytes,
         layer_bytes: layout.layer_bytes,
     })
 }

@@ -1,7 +1,8 @@
-//! The pure core: a validated [`Spec`] plus the bytes of its files → layer tar → blobs,
+//! The pure core: a validated [`Spec`] plus the bytes of its files and its resolved
+//! [`Stamp`] (tags, labels, annotations, times: see [`crate::meta`]) → layer tar → blobs,
 //! config, manifest, index and docker `manifest.json` → the archive tar. No I/O, no clock:
-//! every time field is [`Meta::epoch`], every owner is 0:0, entries are sorted and gzip
-//! runs with fixed settings, so equal inputs give byte-identical output.
+//! every time comes from the stamp, every owner is 0:0, entries are sorted and gzip runs
+//! with fixed settings, so equal inputs give byte-identical output.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -10,29 +11,12 @@ use flate2::{Compression, GzBuilder};
 use sha2::{Digest, Sha256};
 use tar::{EntryType, Header};
 
+use crate::meta::Stamp;
 use crate::oci::{
     self, ContainerConfig, Descriptor, DockerManifest, Empty, History, ImageConfig, Index,
     Manifest, PlatformJson, RootFs,
 };
 use crate::spec::{Entry, EntryKind, Platform, Spec};
-use crate::time::rfc3339;
-
-/// What the build knows besides the spec: SOURCE_DATE_EPOCH (`epoch`, seconds), the git
-/// `revision`, the `source` repository URL, the `version`, and the tags `docker load`
-/// applies (e.g. `["latest", "0.1.0"]`, the first is the layout's ref name).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Meta {
-    /// SOURCE_DATE_EPOCH: seconds since 1970-01-01 UTC, the only clock of a build.
-    pub epoch: u64,
-    /// `org.opencontainers.image.revision`, e.g. a git commit.
-    pub revision: String,
-    /// `org.opencontainers.image.source`, the repository URL.
-    pub source: String,
-    /// `org.opencontainers.image.version`.
-    pub version: String,
-    /// Tags for `docker load` (`<name>:<tag>`); the first is the layout's ref name.
-    pub tags: Vec<String>,
-}
 
 /// The bytes of every file entry of a spec for one platform, keyed by entry path
 /// (normalised, as in [`Entry::path`]).
@@ -45,7 +29,7 @@ pub struct PlatformFiles {
 }
 
 /// A complete image, ready to be written: `blobs` by hex digest, the three top-level
-/// files, the descriptor index.json points to, and sizes for the overhead figure.
+/// files, the descriptor index.json points to, and its sizes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
     /// Content-addressed blobs: hex sha256 → bytes (layers, configs, manifests, index).
@@ -56,9 +40,10 @@ pub struct Layout {
     pub docker_manifest_json: Vec<u8>,
     /// The descriptor in index.json: what a registry stores under the tags.
     pub root: Descriptor,
-    /// Sum of the file contents over all platforms, in bytes.
-    pub payload_bytes: u64,
-    /// Sum of the compressed layer blobs, in bytes.
+    /// Sum of the file contents over all platforms, in bytes: what the layers unpack to.
+    pub file_bytes: u64,
+    /// Sum of the distinct compressed layer blobs, in bytes (a layer two platforms share
+    /// is stored, and counted, once): the part of the archive that is image content.
     pub layer_bytes: u64,
 }
 
@@ -161,17 +146,6 @@ fn platform_json(p: &Platform) -> PlatformJson {
     }
 }
 
-/// The five org.opencontainers.image.* annotations, also used as labels.
-pub fn standard_annotations(spec: &Spec, meta: &Meta) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (oci::ANN_CREATED.to_string(), rfc3339(meta.epoch)),
-        (oci::ANN_REVISION.to_string(), meta.revision.clone()),
-        (oci::ANN_SOURCE.to_string(), meta.source.clone()),
-        (oci::ANN_VERSION.to_string(), meta.version.clone()),
-        (oci::ANN_TITLE.to_string(), spec.title.clone()),
-    ])
-}
-
 struct Blobs(BTreeMap<String, Vec<u8>>);
 
 impl Blobs {
@@ -197,33 +171,30 @@ pub fn blob_path(digest: &str) -> String {
 /// Builds every blob and JSON document of the image described by `spec` for each of
 /// `inputs` (one per platform, in order; the first also goes into the docker-archive
 /// `manifest.json`). One platform: index.json points at its manifest. Several: at an
-/// image index blob listing one manifest per platform.
+/// image index blob listing one manifest per platform. The config's `Labels`, the
+/// annotations, the tags and every time come from `stamp`, not from `spec`.
 ///
 /// Errors: no platforms, or a [`layer_tar`] error.
-pub fn build(spec: &Spec, inputs: &[PlatformFiles], meta: &Meta) -> Result<Layout, LayoutError> {
+pub fn build(spec: &Spec, inputs: &[PlatformFiles], stamp: &Stamp) -> Result<Layout, LayoutError> {
     if inputs.is_empty() {
         return Err(LayoutError {
             entry: "platforms".into(),
             message: "no platform to build".into(),
         });
     }
-    let created = rfc3339(meta.epoch);
-    let annotations = standard_annotations(spec, meta);
-    let mut labels = spec.config.labels.clone();
-    labels.extend(annotations.clone());
     let mut blobs = Blobs(BTreeMap::new());
     let mut manifests = Vec::new();
     let mut docker = None;
-    let mut layer_bytes = 0;
+    let mut layers = BTreeMap::new();
 
     for input in inputs {
-        let layer = layer_tar(&spec.entries, &input.files, meta.epoch)?;
+        let layer = layer_tar(&spec.entries, &input.files, stamp.mtime)?;
         let (diff_id, _) = sha256(&layer);
         let layer_desc = blobs.add(oci::MEDIA_LAYER_GZIP, gzip(&layer));
-        layer_bytes += layer_desc.size;
+        layers.insert(layer_desc.digest.clone(), layer_desc.size);
         let c = &spec.config;
         let config = ImageConfig {
-            created: created.clone(),
+            created: stamp.created.clone(),
             architecture: input.platform.architecture.clone(),
             os: input.platform.os.clone(),
             variant: input.platform.variant.clone(),
@@ -239,7 +210,7 @@ pub fn build(spec: &Spec, inputs: &[PlatformFiles], meta: &Meta) -> Result<Layou
                 cmd: c.cmd.clone(),
                 volumes: c.volumes.iter().map(|v| (v.clone(), Empty {})).collect(),
                 working_dir: c.working_dir.clone(),
-                labels: labels.clone(),
+                labels: stamp.labels.clone(),
                 stop_signal: c.stop_signal.clone(),
             },
             rootfs: RootFs {
@@ -247,7 +218,7 @@ pub fn build(spec: &Spec, inputs: &[PlatformFiles], meta: &Meta) -> Result<Layou
                 diff_ids: vec![diff_id],
             },
             history: vec![History {
-                created: created.clone(),
+                created: stamp.created.clone(),
                 created_by: format!("image-kit {}", env!("CARGO_PKG_VERSION")),
             }],
         };
@@ -255,7 +226,7 @@ pub fn build(spec: &Spec, inputs: &[PlatformFiles], meta: &Meta) -> Result<Layou
         if docker.is_none() {
             docker = Some(DockerManifest {
                 config: blob_path(&config_desc.digest),
-                repo_tags: meta
+                repo_tags: stamp
                     .tags
                     .iter()
                     .map(|t| format!("{}:{t}", spec.name))
@@ -268,7 +239,7 @@ pub fn build(spec: &Spec, inputs: &[PlatformFiles], meta: &Meta) -> Result<Layou
             media_type: oci::MEDIA_MANIFEST.into(),
             config: config_desc,
             layers: vec![layer_desc],
-            annotations: annotations.clone(),
+            annotations: stamp.annotations.clone(),
         };
         let mut desc = blobs.add(oci::MEDIA_MANIFEST, json(&manifest));
         desc.platform = Some(platform_json(&input.platform));
@@ -282,11 +253,11 @@ pub fn build(spec: &Spec, inputs: &[PlatformFiles], meta: &Meta) -> Result<Layou
             schema_version: 2,
             media_type: oci::MEDIA_INDEX.into(),
             manifests,
-            annotations: annotations.clone(),
+            annotations: stamp.annotations.clone(),
         };
         blobs.add(oci::MEDIA_INDEX, json(&index))
     };
-    if let Some(tag) = meta.tags.first() {
+    if let Some(tag) = stamp.tags.first() {
         root.annotations
             .insert(oci::ANN_REF_NAME.to_string(), tag.clone());
     }
@@ -301,12 +272,12 @@ pub fn build(spec: &Spec, inputs: &[PlatformFiles], meta: &Meta) -> Result<Layou
         index_json,
         docker_manifest_json: json(&vec![docker.expect("one platform at least")]),
         root,
-        payload_bytes: inputs
+        file_bytes: inputs
             .iter()
             .flat_map(|i| i.files.values())
             .map(|b| b.len() as u64)
             .sum(),
-        layer_bytes,
+        layer_bytes: layers.values().sum(),
     })
 }
 

@@ -2,14 +2,17 @@
 //! tar that is both an OCI image layout (oci-layout, index.json, blobs/sha256/…) and a
 //! docker-archive (manifest.json pointing into blobs/), byte-for-byte reproducible.
 //!
-//! Shape: [`spec`] parses and validates a spec (pure), [`layout`] turns a spec plus file
-//! bytes into blobs and JSON (pure, no I/O), [`oci`] holds the JSON document types,
-//! [`archive`] writes the tar atomically, and [`kit`] is the thin shell that reads files
-//! and ties them together.
+//! Shape: [`spec`] parses and validates a spec (pure), [`meta`] decides an image's tags,
+//! labels, annotations and times from its spec and the caller's defaults (pure), [`layout`]
+//! turns a spec plus file bytes into blobs and JSON (pure, no I/O), [`oci`] holds the JSON
+//! document types, [`report`] words what was built (pure), [`archive`] writes the tar
+//! atomically, and [`kit`] is the thin shell that reads files and ties them together.
 
 pub mod archive;
 pub mod kit;
 pub mod layout;
+pub mod meta;
 pub mod oci;
+pub mod report;
 pub mod spec;
 pub mod time;

@@ -1,17 +1,22 @@
-//! `image-kit [OPTIONS] SPEC...`: writes `<out>/<name>.tar` for every image spec.
+//! `image-kit [OPTIONS] SPEC...`: writes `<out>/<name>.tar` for every image spec and
+//! prints what it built (see `images::report`).
 //! Exit status: 0 all built, 1 some spec failed (one line each on stderr), 2 usage error.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use argh::FromArgs;
 use images::kit::{self, Options};
-use images::layout::Meta;
-use images::spec::Platform;
+use images::meta::Defaults;
+use images::report;
+use images::spec::{check_version, Platform};
+use images::time::MAX_EPOCH;
 
 /// Build reproducible OCI image archives (also docker-archives) from image specs.
-/// Every time field comes from SOURCE_DATE_EPOCH (default: the last commit's time).
+/// SOURCE_DATE_EPOCH, when set, is the image's created time and every file time (unset:
+/// no created time, file times 0). The spec's own version, labels and annotations win over
+/// --image-version, --source and --revision; what neither gives is left out.
 #[derive(FromArgs)]
 struct Args {
     /// output directory (default: target/images)
@@ -24,13 +29,16 @@ struct Args {
     /// (default: each spec's own, else linux/amd64)
     #[argh(option)]
     platforms: Option<String>,
-    /// version: second tag and org.opencontainers.image.version (default: the kit's)
+    /// version for specs without `version`: second tag and org.opencontainers.image.version
+    /// (default: none, tag latest only)
     #[argh(option)]
     image_version: Option<String>,
-    /// source revision for org.opencontainers.image.revision (default: git rev-parse HEAD)
+    /// org.opencontainers.image.revision for specs that do not set it, e.g. a git commit
+    /// (default: none)
     #[argh(option)]
     revision: Option<String>,
-    /// source URL for org.opencontainers.image.source (default: the project's repository)
+    /// org.opencontainers.image.source for specs that do not set it, a repository URL
+    /// (default: none)
     #[argh(option)]
     source: Option<String>,
     /// image spec files (TOML)
@@ -38,21 +46,19 @@ struct Args {
     specs: Vec<PathBuf>,
 }
 
-fn git(args: &[&str]) -> Option<String> {
-    let out = Command::new("git").args(args).output().ok()?;
-    let text = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (out.status.success() && !text.is_empty()).then_some(text)
-}
-
-fn epoch() -> Result<u64, String> {
+/// SOURCE_DATE_EPOCH: `None` when unset or empty (as make exports a variable that expanded
+/// to nothing); an error naming it when it is not a number.
+fn epoch() -> Result<Option<u64>, String> {
     match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds since 1970")),
-        Err(_) => Ok(git(&["log", "-1", "--format=%ct"])
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(0)),
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => match v.trim().parse() {
+            Ok(e) if e <= MAX_EPOCH => Ok(Some(e)),
+            _ => Err(format!(
+                "SOURCE_DATE_EPOCH={v:?} is not a number of seconds since 1970 up to {MAX_EPOCH} \
+                 (9999-12-31): set it to one, or unset it"
+            )),
+        },
+        Err(_) => Ok(None),
     }
 }
 
@@ -92,25 +98,22 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let version = args
-        .image_version
-        .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string());
+    if let Some(Err(e)) = args.image_version.as_deref().map(check_version) {
+        eprintln!("image-kit: --image-version {e}");
+        return ExitCode::from(2);
+    }
     let opts = Options {
         out_dir: args.out,
         target_dir: args.target_dir,
         platforms,
-        meta: Meta {
+        defaults: Defaults {
             epoch,
-            revision: args
-                .revision
-                .or_else(|| git(&["rev-parse", "HEAD"]))
-                .unwrap_or_else(|| "unknown".into()),
-            source: args
-                .source
-                .unwrap_or_else(|| env!("CARGO_PKG_REPOSITORY").to_string()),
-            tags: kit::default_tags(&version),
-            version,
+            version: args.image_version,
+            // An empty value (e.g. an unset make variable) gives nothing to stamp.
+            source: args.source.filter(|s| !s.is_empty()),
+            revision: args.revision.filter(|r| !r.is_empty()),
         },
+        tags: None,
     };
     let mut failed = false;
     // Two specs with one image name would overwrite each other's archive.
@@ -130,17 +133,7 @@ fn main() -> ExitCode {
             names.insert(parsed.name, spec);
         }
         match kit::build_spec_file(spec, &opts) {
-            Ok(b) => println!(
-                "{} {} {} refs={} archive={} payload={} layers={} overhead={}",
-                b.name,
-                b.archive.display(),
-                b.root.digest,
-                b.refs.join(","),
-                b.archive_bytes,
-                b.payload_bytes,
-                b.layer_bytes,
-                b.archive_bytes as i64 - b.payload_bytes as i64
-            ),
+            Ok(b) => print!("{}", report::lines(&b)),
             Err(e) => {
                 eprintln!("image-kit: {e}");
                 failed = true;

@@ -20,7 +20,7 @@ pub const OCI_LAYOUT: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
 
 /// Annotation: the tag of a manifest in an OCI layout's index.json (`skopeo … oci-archive:x.tar:<ref>`).
 pub const ANN_REF_NAME: &str = "org.opencontainers.image.ref.name";
-/// Annotation/label: build time (RFC 3339, from SOURCE_DATE_EPOCH).
+/// Annotation/label: build time (RFC 3339: the spec's, else from SOURCE_DATE_EPOCH).
 pub const ANN_CREATED: &str = "org.opencontainers.image.created";
 /// Annotation/label: source control revision (git commit).
 pub const ANN_REVISION: &str = "org.opencontainers.image.revision";
@@ -97,8 +97,9 @@ pub struct Index {
 /// An image config (config.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageConfig {
-    /// RFC 3339 creation time (from SOURCE_DATE_EPOCH).
-    pub created: String,
+    /// RFC 3339 creation time (the `org.opencontainers.image.created` label); optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
     /// Go architecture name: `amd64`, `arm64`.
     pub architecture: String,
     /// Operating system: `linux`.
@@ -165,8 +166,9 @@ pub struct RootFs {
 /// One `history` entry per layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
-    /// RFC 3339 creation time (from SOURCE_DATE_EPOCH).
-    pub created: String,
+    /// RFC 3339 creation time, as the config's `created`; optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
     /// What made the layer (`image-kit <version>`).
     pub created_by: String,
 }

@@ -2,6 +2,7 @@
 //!
 //! ```toml
 //! name = "weavewait"                 # image name: target/images/<name>.tar, tags <name>:latest, <name>:<version>
+//! version = "1.4.2"                  # optional: second tag and org.opencontainers.image.version
 //! title = "weavewait"                # optional: org.opencontainers.image.title (default: name)
 //! platforms = ["linux/amd64"]        # optional: default linux/amd64; the kit's --platforms overrides
 //!
@@ -15,6 +16,9 @@
 //! ExposedPorts = ["80/tcp"]
 //! StopSignal = "SIGTERM"
 //! Labels = { "org.example.key" = "value" }
+//!
+//! [annotations]                      # manifest and index annotations
+//! "org.opencontainers.image.url" = "https://example.org"
 //!
 //! [[files]]
 //! path = "/home/weavewait/wait-for-weave"
@@ -38,12 +42,17 @@
 //! Unknown keys are errors. Paths are normalised (`.`, `..`, repeated `/`); a path that
 //! leaves the image root, a duplicate path, an entry under a file or symlink, a bad mode and
 //! a symlink loop are errors naming the spec file and the entry (`files[2] "/bin/sh"`).
-//! Parent directories that no entry names are added with mode 0755.
+//! Parent directories that no entry names are added with mode 0755. `version` must be a
+//! Docker tag; label and annotation keys must not be empty; an `org.opencontainers.image.created`
+//! must be an RFC 3339 time; `org.opencontainers.image.ref.name` is the kit's (the tag).
+//! How labels, annotations and tags are completed is [`crate::meta`]'s rule.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::Deserialize;
+
+use crate::oci;
 
 /// A spec problem: which spec file (as given by the caller), which entry when there is
 /// one (e.g. `files[0] "/home/weavewait/wait-for-weave"` or `line 7`), and why.
@@ -74,11 +83,14 @@ impl std::error::Error for SpecError {}
 #[serde(deny_unknown_fields)]
 struct RawSpec {
     name: String,
+    version: Option<String>,
     title: Option<String>,
     #[serde(default)]
     platforms: Vec<String>,
     #[serde(default)]
     config: RawConfig,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
     #[serde(default)]
     files: Vec<RawFile>,
     #[serde(default)]
@@ -135,12 +147,17 @@ struct RawSymlink {
 pub struct Spec {
     /// Image name (repository), e.g. `weavewait`.
     pub name: String,
+    /// The image's version: its second tag and `org.opencontainers.image.version`; `None`
+    /// leaves both to the kit's caller (see [`crate::meta`]).
+    pub version: Option<String>,
     /// `org.opencontainers.image.title`; defaults to `name`.
     pub title: String,
     /// Platforms asked for by the spec (may be empty: the caller picks the default).
     pub platforms: Vec<Platform>,
     /// The image config's `config` object.
     pub config: Config,
+    /// `[annotations]`: manifest and index annotations, as written.
+    pub annotations: BTreeMap<String, String>,
     /// Every entry of the root filesystem layer, sorted by path, parents included.
     pub entries: Vec<Entry>,
 }
@@ -164,7 +181,7 @@ pub struct Config {
     pub exposed_ports: BTreeSet<String>,
     /// `StopSignal`.
     pub stop_signal: Option<String>,
-    /// `Labels` from the spec (the kit adds the org.opencontainers.image.* ones).
+    /// `Labels` as written in the spec ([`crate::meta`] completes them).
     pub labels: BTreeMap<String, String>,
 }
 
@@ -300,10 +317,15 @@ fn toml_error(spec: &str, text: &str, e: &toml::de::Error) -> SpecError {
         let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
         format!("line {line}")
     });
+    let mut message = e.message().trim().replace('\n', " ");
+    if message.starts_with("unknown field `labels`") {
+        // Labels live in the image config, under Docker's name.
+        message.push_str(": labels go in [config] Labels");
+    }
     SpecError {
         spec: spec.into(),
         entry,
-        message: e.message().trim().replace('\n', " "),
+        message,
     }
 }
 
@@ -322,6 +344,10 @@ fn validate(spec: &str, raw: RawSpec) -> Result<Spec, SpecError> {
             ),
         ));
     }
+    if let Some(v) = &raw.version {
+        check_version(v).map_err(|m| err(Some("version".into()), m))?;
+    }
+    check_metadata("annotations", &raw.annotations).map_err(|(entry, m)| err(Some(entry), m))?;
     let mut platforms = Vec::new();
     for (i, p) in raw.platforms.iter().enumerate() {
         let platform = Platform::parse(p).map_err(|m| err(Some(format!("platforms[{i}]")), m))?;
@@ -444,20 +470,44 @@ fn validate(spec: &str, raw: RawSpec) -> Result<Spec, SpecError> {
     Ok(Spec {
         title: raw.title.unwrap_or_else(|| raw.name.clone()),
         name: raw.name,
+        version: raw.version,
         platforms,
         config,
+        annotations: raw.annotations,
         entries: entries.into_values().collect(),
     })
 }
 
-/// Labels the kit sets itself on every image (see `layout::standard_annotations`).
-const RESERVED_LABELS: &[&str] = &[
-    "org.opencontainers.image.created",
-    "org.opencontainers.image.revision",
-    "org.opencontainers.image.source",
-    "org.opencontainers.image.version",
-    "org.opencontainers.image.title",
-];
+/// Checks the keys and values of `Labels` or `[annotations]` (`table` names it in errors):
+/// no empty key, `created` in RFC 3339 (it becomes the config's `created`, which Docker
+/// parses), no `ref.name` (the kit names the tag with it in index.json).
+fn check_metadata(table: &str, map: &BTreeMap<String, String>) -> Result<(), (String, String)> {
+    for (key, value) in map {
+        let entry = || format!("{table} {key:?}");
+        if key.trim().is_empty() {
+            return Err((entry(), "a key must not be empty".into()));
+        }
+        if key == oci::ANN_REF_NAME {
+            return Err((
+                entry(),
+                "the kit sets this in index.json to the tag: remove it (set version = … for a tag)"
+                    .into(),
+            ));
+        }
+        if key == oci::ANN_CREATED {
+            crate::time::check_rfc3339(value).map_err(|why| {
+                (
+                    entry(),
+                    format!(
+                        "{} is not an RFC 3339 time ({why}): write e.g. \"2024-05-01T12:00:00Z\"",
+                        quoted(value)
+                    ),
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
 
 fn validate_config(raw: RawConfig) -> Result<Config, (String, String)> {
     for (i, e) in raw.env.iter().enumerate() {
@@ -471,14 +521,7 @@ fn validate_config(raw: RawConfig) -> Result<Config, (String, String)> {
             }
         }
     }
-    for key in RESERVED_LABELS {
-        if raw.labels.contains_key(*key) {
-            return Err((
-                format!("config.Labels {key:?}"),
-                "this label is set by the kit from the build (SOURCE_DATE_EPOCH, git, version): remove it".into(),
-            ));
-        }
-    }
+    check_metadata("config.Labels", &raw.labels)?;
     let mut volumes = BTreeSet::new();
     for (i, v) in raw.volumes.iter().enumerate() {
         let entry = format!("config.Volumes[{i}] {v:?}");
@@ -540,6 +583,37 @@ fn valid_name(name: &str) -> bool {
                             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
                 })
         })
+}
+
+/// Checks an image version, the spec's `version` or the kit's `--image-version`: it is also
+/// the image's second tag, so it must be a Docker tag (see [`valid_tag`]).
+///
+/// Errors: the message, quoting (the start of) `version`.
+pub fn check_version(version: &str) -> Result<(), String> {
+    if valid_tag(version) {
+        return Ok(());
+    }
+    Err(format!(
+        "{}: a version is also a tag: up to 128 letters, digits, _ . and -, not starting with . or -",
+        quoted(version)
+    ))
+}
+
+/// A Docker tag (distribution/reference `tag`): `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+pub fn valid_tag(tag: &str) -> bool {
+    let b = tag.as_bytes();
+    let word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
+    (1..=128).contains(&b.len())
+        && word(&b[0])
+        && b[1..].iter().all(|c| word(c) || *c == b'.' || *c == b'-')
+}
+
+/// `text` quoted for a message, cut to its first 40 characters: a spec may hold anything.
+fn quoted(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{:?}…", &text[..cut]),
+        None => format!("{text:?}"),
+    }
 }
 
 /// Octal permission bits as a string (`"755"`, `"0755"`, `"1777"`, `"0o755"`); `None`

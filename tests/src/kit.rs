@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use images::kit::{self, Built, Options};
-use images::layout::Meta;
+use images::meta::Defaults;
 use images::oci::{Descriptor, Index};
 
 use crate::docker;
@@ -32,20 +32,18 @@ pub fn load_archive(name: &str) -> String {
 }
 
 /// The options the tests build with: archives into `out_dir`, our static binaries from
-/// the workspace's `target/`, the spec's platforms, and fixed metadata (SOURCE_DATE_EPOCH
-/// 0, revision and version `e2e`, tag `latest`). Tests adjust fields as they need.
+/// the workspace's `target/`, the spec's platforms, SOURCE_DATE_EPOCH 0 and nothing else
+/// (no version: the one tag is `latest`). Tests adjust fields as they need.
 pub fn options(out_dir: &Path) -> Options {
     Options {
         out_dir: out_dir.to_path_buf(),
         target_dir: workspace_root().join("target"),
         platforms: None,
-        meta: Meta {
-            epoch: 0,
-            revision: "e2e".into(),
-            source: "e2e".into(),
-            version: "e2e".into(),
-            tags: vec!["latest".into()],
+        defaults: Defaults {
+            epoch: Some(0),
+            ..Defaults::default()
         },
+        tags: None,
     }
 }
 

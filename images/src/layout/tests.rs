@@ -21,13 +21,29 @@ path = "/tmp"
 mode = "1777"
 "#;
 
-fn meta() -> Meta {
-    Meta {
-        epoch: 1_700_000_000,
-        revision: "abc123".into(),
-        source: "https://example.org/repo".into(),
-        version: "1.2.3".into(),
+/// A resolved stamp as `meta::resolve` gives it; the core takes it as it is.
+fn meta() -> Stamp {
+    let facts = BTreeMap::from([
+        (
+            oci::ANN_CREATED.to_string(),
+            "2023-11-14T22:13:20Z".to_string(),
+        ),
+        (oci::ANN_REVISION.to_string(), "abc123".to_string()),
+        (
+            oci::ANN_SOURCE.to_string(),
+            "https://example.org/repo".to_string(),
+        ),
+        (oci::ANN_TITLE.to_string(), "demo".to_string()),
+        (oci::ANN_VERSION.to_string(), "1.2.3".to_string()),
+    ]);
+    let mut labels = facts.clone();
+    labels.insert("org.example".into(), "x".into());
+    Stamp {
         tags: vec!["latest".into(), "1.2.3".into()],
+        labels,
+        annotations: facts,
+        created: Some("2023-11-14T22:13:20Z".into()),
+        mtime: 1_700_000_000,
     }
 }
 
@@ -170,7 +186,8 @@ fn single_platform_image_is_consistent_end_to_end() {
     assert_eq!(manifest.annotations[oci::ANN_TITLE], "demo");
 
     let config: ImageConfig = blob(&layout, &manifest.config.digest);
-    assert_eq!(config.created, "2023-11-14T22:13:20Z");
+    assert_eq!(config.created.as_deref(), Some("2023-11-14T22:13:20Z"));
+    assert_eq!(config.history[0].created, config.created);
     assert_eq!(
         (config.os.as_str(), config.architecture.as_str()),
         ("linux", "amd64")
@@ -194,7 +211,7 @@ fn single_platform_image_is_consistent_end_to_end() {
             layers: vec![blob_path(&manifest.layers[0].digest)],
         }]
     );
-    assert_eq!(layout.payload_bytes, 6);
+    assert_eq!(layout.file_bytes, 6);
     assert_eq!(layout.layer_bytes, manifest.layers[0].size);
 }
 
@@ -230,7 +247,16 @@ fn several_platforms_make_an_index_and_docker_gets_the_first() {
     let docker: Vec<DockerManifest> = serde_json::from_slice(&layout.docker_manifest_json).unwrap();
     assert_eq!(docker.len(), 1);
     assert_eq!(docker[0].config, blob_path(&amd.config.digest));
-    assert_eq!(layout.payload_bytes, 16);
+    assert_eq!(layout.file_bytes, 16);
+    assert_eq!(
+        layout.layer_bytes,
+        index
+            .manifests
+            .iter()
+            .map(|d| blob::<Manifest>(&layout, &d.digest).layers[0].size)
+            .sum::<u64>()
+    );
+    assert_eq!(index.annotations, meta().annotations);
 }
 
 #[test]
@@ -240,8 +266,8 @@ fn equal_inputs_give_equal_bytes_and_the_epoch_is_the_only_clock() {
     let two = build(&spec, &[input("amd64", b"same")], &meta()).unwrap();
     assert_eq!(one, two);
     assert_eq!(archive_tar(&one, 5), archive_tar(&two, 5));
-    let later = Meta {
-        epoch: meta().epoch + 1,
+    let later = Stamp {
+        mtime: meta().mtime + 1,
         ..meta()
     };
     let three = build(&spec, &[input("amd64", b"same")], &later).unwrap();
@@ -275,4 +301,59 @@ fn archive_is_an_oci_layout_and_a_docker_archive() {
     for path in docker[0].layers.iter().chain([&docker[0].config]) {
         assert!(files.contains_key(path), "{path} is in the archive");
     }
+}
+
+#[test]
+fn labels_annotations_and_tags_are_the_stamps_not_the_specs() {
+    // The spec's own Labels reach the config only through the stamp (meta::resolve).
+    let spec = spec::parse("t.toml", SPEC).unwrap();
+    let stamp = Stamp {
+        tags: vec!["v7".into()],
+        labels: BTreeMap::from([("only".to_string(), "label".to_string())]),
+        annotations: BTreeMap::from([("only".to_string(), "annotation".to_string())]),
+        created: None,
+        mtime: 0,
+    };
+    let layout = build(&spec, &[input("amd64", b"x")], &stamp).unwrap();
+    let manifest: Manifest = blob(&layout, &layout.root.digest);
+    assert_eq!(manifest.annotations, stamp.annotations);
+    assert_eq!(layout.root.annotations[oci::ANN_REF_NAME], "v7");
+    let hex = manifest.config.digest.strip_prefix("sha256:").unwrap();
+    let config: ImageConfig = serde_json::from_slice(&layout.blobs[hex]).unwrap();
+    assert_eq!(config.config.labels, stamp.labels);
+    let docker: Vec<DockerManifest> = serde_json::from_slice(&layout.docker_manifest_json).unwrap();
+    assert_eq!(docker[0].repo_tags, vec!["demo:v7"]);
+    // No created time: the config and its history say nothing rather than 1970.
+    let text = String::from_utf8(layout.blobs[hex].clone()).unwrap();
+    assert!(
+        !text.contains("created\":\"") && text.contains("\"created_by\""),
+        "{text}"
+    );
+    assert_eq!(config.created, None);
+}
+
+#[test]
+fn a_layer_two_platforms_share_is_stored_and_counted_once() {
+    let spec = spec::parse("t.toml", SPEC).unwrap();
+    let layout = build(
+        &spec,
+        &[input("amd64", b"same"), input("arm64", b"same")],
+        &meta(),
+    )
+    .unwrap();
+    let index: Index = blob(&layout, &layout.root.digest);
+    let layers: Vec<Descriptor> = index
+        .manifests
+        .iter()
+        .map(|d| blob::<Manifest>(&layout, &d.digest).layers[0].clone())
+        .collect();
+    assert_eq!(layers[0], layers[1]);
+    assert_eq!(layout.layer_bytes, layers[0].size);
+    assert_eq!(layout.file_bytes, 8, "files count per platform");
+    let archive = archive_tar(&layout, 0).len() as u64;
+    assert!(
+        archive > layout.layer_bytes,
+        "{archive} vs {}",
+        layout.layer_bytes
+    );
 }

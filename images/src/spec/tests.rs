@@ -307,7 +307,81 @@ fn names_platforms_env_volumes_ports_and_labels_are_checked() {
     assert!(e.contains("config.ExposedPorts[0]"), "{e}");
     let e = bad("name = \"a\"\n[config]\nWorkingDir = \"srv\"\n");
     assert!(e.contains("config.WorkingDir"), "{e}");
-    let e =
-        bad("name = \"a\"\n[config]\nLabels = { \"org.opencontainers.image.version\" = \"9\" }\n");
-    assert!(e.contains("set by the kit"), "{e}");
+}
+
+#[test]
+fn version_labels_and_annotations_are_the_specs_own_with_checked_forms() {
+    let spec = ok(r#"
+name = "acme/hello"
+version = "1.4.2_rc-1"
+[config.Labels]
+"org.opencontainers.image.version" = "1.4.2+rc.1"
+"org.opencontainers.image.created" = "2024-05-01T12:00:00Z"
+[annotations]
+"org.opencontainers.image.source" = "https://example.org/acme/hello"
+"com.example" = ""
+"#);
+    assert_eq!(spec.version.as_deref(), Some("1.4.2_rc-1"));
+    assert_eq!(
+        spec.config.labels["org.opencontainers.image.version"],
+        "1.4.2+rc.1"
+    );
+    assert_eq!(spec.annotations.len(), 2);
+    assert_eq!(spec.annotations["com.example"], "");
+    assert_eq!(ok("name = \"a\"\n").version, None);
+
+    for v in ["", ".1", "-1", "1.4.2+build", "v 1", &"9".repeat(129)] {
+        let e = bad(&format!("name = \"a\"\nversion = \"{v}\"\n"));
+        assert!(
+            e.starts_with("t.toml: version: ") && e.contains("a version is also a tag"),
+            "{v}: {e}"
+        );
+        assert!(e.len() < 200, "a long value is cut: {e}");
+    }
+    let e = bad("name = \"a\"\n[annotations]\n\"\" = \"x\"\n");
+    assert_eq!(e, "t.toml: annotations \"\": a key must not be empty");
+    let e = bad("name = \"a\"\n[config]\nLabels = { \" \" = \"x\" }\n");
+    assert!(e.starts_with("t.toml: config.Labels \" \": a key"), "{e}");
+    for table in ["[annotations]", "[config.Labels]"] {
+        let e = bad(&format!(
+            "name = \"a\"\n{table}\n\"org.opencontainers.image.ref.name\" = \"v1\"\n"
+        ));
+        assert!(
+            e.contains("the kit sets this in index.json to the tag"),
+            "{e}"
+        );
+        let e = bad(&format!(
+            "name = \"a\"\n{table}\n\"org.opencontainers.image.created\" = \"yesterday\"\n"
+        ));
+        assert!(
+            e.ends_with(
+                "\"org.opencontainers.image.created\": \"yesterday\" is not an RFC 3339 time \
+                 (not YYYY-MM-DDTHH:MM:SS): write e.g. \"2024-05-01T12:00:00Z\""
+            ),
+            "{e}"
+        );
+    }
+    let e = bad("name = \"a\"\n[labels]\na = \"b\"\n");
+    assert!(
+        e.starts_with("t.toml: line 2: unknown field `labels`")
+            && e.ends_with(": labels go in [config] Labels"),
+        "{e}"
+    );
+}
+
+#[test]
+fn tags_follow_the_reference_grammar() {
+    for t in [
+        "latest",
+        "1.4.2",
+        "v1",
+        "_x",
+        "1.0-rc.1_b",
+        &"a".repeat(128),
+    ] {
+        assert!(valid_tag(t), "{t}");
+    }
+    for t in ["", ".x", "-x", "1+2", "a/b", "a:b", "é", &"a".repeat(129)] {
+        assert!(!valid_tag(t), "{t}");
+    }
 }

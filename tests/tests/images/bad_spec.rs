@@ -33,7 +33,7 @@ fn out_files(dir: &Path) -> Vec<String> {
     names
 }
 
-const CASES: [(&str, &str, &str); 6] = [
+const CASES: [(&str, &str, &str); 8] = [
     (
         "missing",
         "[[files]]\npath = \"/app\"\nbuild = \"no-such-binary\"\nmode = \"0755\"\n",
@@ -58,6 +58,16 @@ const CASES: [(&str, &str, &str); 6] = [
         "loop",
         "[[symlinks]]\npath = \"/a\"\ntarget = \"b\"\n[[symlinks]]\npath = \"/b\"\ntarget = \"a\"\n",
         "symlinks[0] \"/a\": symlink loop: /a -> b, /b -> a, …",
+    ),
+    (
+        "badversion",
+        "version = \"1.0+build.5\"\n",
+        "version: \"1.0+build.5\": a version is also a tag",
+    ),
+    (
+        "badcreated",
+        "[annotations]\n\"org.opencontainers.image.created\" = \"2024-02-30T00:00:00Z\"\n",
+        "annotations \"org.opencontainers.image.created\": \"2024-02-30T00:00:00Z\" is not an RFC 3339 time (no such day)",
     ),
     (
         "unknown",
@@ -133,7 +143,7 @@ fn a_bad_spec_never_touches_an_existing_archive_and_good_ones_still_build() {
 }
 
 #[test]
-fn two_specs_with_one_image_name_are_refused_and_bad_platforms_are_usage_errors() {
+fn two_specs_with_one_image_name_are_refused_and_bad_platforms_or_versions_are_usage_errors() {
     if !prereq::require(
         kit_bin().exists(),
         "target/release/image-kit (run `make images`)",
@@ -170,4 +180,15 @@ fn two_specs_with_one_image_name_are_refused_and_bad_platforms_are_usage_errors(
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported platform \"linux/s390x\""));
+
+    let out = Command::new(kit_bin())
+        .args(["--image-version", "1.0 beta"])
+        .arg(&one)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).lines().next(),
+        Some("image-kit: --image-version \"1.0 beta\": a version is also a tag: up to 128 letters, digits, _ . and -, not starting with . or -")
+    );
 }

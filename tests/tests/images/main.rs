@@ -1,4 +1,5 @@
-//! End-to-end tests of the image kit: reproducibility, `docker load`, skopeo, a registry, multi-platform indexes.
+//! End-to-end tests of the image kit: reproducibility, `docker load`, skopeo, a registry,
+//! multi-platform indexes, a user's own spec.
 
 mod bad_spec;
 mod docker;
@@ -6,3 +7,4 @@ mod example;
 mod multiplatform;
 mod registry;
 mod reproducible;
+mod user_spec;

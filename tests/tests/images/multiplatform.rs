@@ -43,7 +43,7 @@ fn build_multi(name: &str, out: &Path) -> Built {
         Platform::parse("linux/amd64").unwrap(),
         Platform::parse("linux/arm64").unwrap(),
     ]);
-    opts.meta.tags = vec![TAG.into()];
+    opts.tags = Some(vec![TAG.into()]);
     kit::build_with(Path::new(&format!("images/{name}.toml")), &opts)
 }
 
