@@ -9,8 +9,9 @@ STATIC_DIR := target/$(MUSL)/release
 # The waiter has a release profile of its own (size first, panic=abort): see Cargo.toml.
 WAITER_DIR := target/$(MUSL)/release-waiter
 IMAGE_DIR := target/images
-# Every time field in the images comes from here (reproducible builds).
-SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+# Every time field in the images comes from here (reproducible builds); outside a git
+# checkout it is empty and the images carry no created time.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
 export SOURCE_DATE_EPOCH
 
 # Extended by mk/*.mk: static packages built with the release profile, and those built with
