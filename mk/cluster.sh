@@ -355,6 +355,7 @@ cmd_up() {
   write_env "$id" "$hosts" "$network" "$subnet"
   trap - EXIT INT TERM
   log "$id up in $(since "$t0") s (daemons $t_daemons s, swarm and network $t_swarm s, ${#images[@]} images $t_images s, probe $t_probe s)"
+  [ "$owner" = none ] && log "try: DOCKER_HOST=$(sock "$id" 1) docker node ls; remove: $0 down $id"
   cat "$ROOT/$id/env"
 }
 
@@ -494,7 +495,10 @@ sweep_locked() {
     if owner_alive "$id"; then
       [ "$manual" = yes ] && [ "$(cat "$ROOT/$id/owner")" = none ] || continue
     fi
-    log "sweeping $id (owner $(cat "$ROOT/$id/owner" 2>/dev/null || echo unknown) is gone)"
+    case $(cat "$ROOT/$id/owner" 2>/dev/null || echo unknown) in
+      none) log "tearing down $id (made without owner)" ;;
+      *) log "sweeping $id (owner $(cat "$ROOT/$id/owner" 2>/dev/null || echo unknown) is gone)" ;;
+    esac
     teardown "$id" || failed=1
   done
   return $failed
