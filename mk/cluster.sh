@@ -68,7 +68,7 @@ MAX_HOSTS=32
 
 log() { printf 'cluster: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
-usage() { sed -n '/^# usage:/,/^# Teardown/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '/^# usage:/,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//; s/^#$//' >&2; exit 2; }
 
 # Seconds since $1 ($EPOCHREALTIME), one decimal.
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
@@ -348,6 +348,8 @@ cmd_up() {
   fi
   t_images=$(since "$t")
   if [ -n "$probe_image" ]; then
+    dk "$id" 1 image inspect "$probe_image" >/dev/null 2>&1 ||
+      die "probe image $probe_image is not loaded: give its archive with --image (make cluster-images), or --no-probe"
     t=$EPOCHREALTIME
     each_host probe "$id" "$hosts" "$network" "$probe_image" || die "the network does not reach every host (see above)"
     t_probe=$(since "$t")

@@ -531,6 +531,25 @@ impl Cluster {
         )
     }
 
+    /// Pings `addr` from container `name` of host `n`, one packet at a time, until one
+    /// answers; panics when none did within `limit`. Returns how long the first answer
+    /// took to come: a fresh endpoint is known to other hosts only once Docker's gossip
+    /// has spread it.
+    pub fn reach(&self, n: usize, name: &str, addr: Ipv4Addr, limit: Duration) -> Duration {
+        let start = Instant::now();
+        loop {
+            let out = self.ping(n, name, addr, 1);
+            if out.status.success() {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < limit,
+                "host {n}: {name} got no answer from {addr} within {limit:?}: {}",
+                crate::output_text(&out)
+            );
+        }
+    }
+
     /// Like [`Cluster::ping`], and panics unless every reply came; returns the times.
     pub fn ping_ok(&self, n: usize, name: &str, addr: Ipv4Addr, count: u32) -> Rtt {
         let out = self.ping(n, name, addr, count);

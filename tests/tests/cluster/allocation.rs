@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::thread;
+use std::time::Duration;
 
 use e2e::cluster::{Cidr, Cluster};
 use e2e::docker::unique;
@@ -73,7 +74,7 @@ pub fn unique_across_the_cluster(c: &Cluster) {
         .find(|(n, _)| *n == 3)
         .map(|(_, name)| (name, c.network_address(3, name).unwrap()))
         .unwrap();
-    c.ping_ok(1, &names[0].1, ip, 1);
+    c.reach(1, &names[0].1, ip, Duration::from_secs(10));
     eprintln!(
         "{} allocated addresses, all unique: {:?}; host 1 reached {first_on_3} at {ip}",
         seen.len(),

@@ -2,7 +2,7 @@
 //! with `docker network connect --ip`, reach each other across the switch.
 
 use std::net::Ipv4Addr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use e2e::cluster::{Cidr, Cluster};
 use e2e::docker::unique;
@@ -44,6 +44,12 @@ pub fn ping_across_hosts(c: &Cluster) {
             "{name} on host {n} lacks {want}: {ifaces:?}"
         );
     }
+    let first = c.reach(2, &a, b_ip, Duration::from_secs(10));
+    eprintln!(
+        "host 2 -> host 3: first answer after {:.0} ms",
+        first.as_secs_f64() * 1000.0
+    );
+    c.reach(3, &b, a_ip, Duration::from_secs(10));
     let there = c.ping_ok(2, &a, b_ip, 3);
     let back = c.ping_ok(3, &b, a_ip, 3);
     eprintln!(

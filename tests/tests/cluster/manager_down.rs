@@ -1,7 +1,8 @@
 //! The manager's dockerd stopped: a worker can no longer attach anything to the overlay.
-//! `docker network connect` there fails (Docker 20.10 gives up after 20 s: "Could not
-//! attach to network NAME: context deadline exceeded"), never hangs, and leaves the
-//! container off the network.
+//! `docker network connect` there fails with "Could not attach to network NAME: context
+//! deadline exceeded", never hangs, and leaves the container off the network. Docker 20.10
+//! gives up after 20 s per request and handles a worker's requests one after the other:
+//! of two sent at once, the second fails after 40 s.
 
 use std::thread;
 use std::time::Instant;
@@ -20,7 +21,7 @@ pub fn connect_fails_in_bounded_time(c: &Cluster) {
     c.run_sleeper(&mut guard, WORKER, &alloc, &[]);
     c.stop_daemon(MANAGER);
 
-    // Both forms at once: they wait on the same absent manager.
+    // Both forms at once: each must get its answer within the bound.
     let net = &c.network;
     let (with_ip, without_ip) = thread::scope(|s| {
         let a = s.spawn(|| {

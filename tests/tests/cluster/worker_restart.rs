@@ -16,6 +16,8 @@ use e2e::netns::eventually;
 
 const WORKER: usize = 3;
 const PEER: usize = 2;
+/// Bound on a restarted endpoint answering from another host.
+const REACH: Duration = Duration::from_secs(10);
 
 pub fn endpoints_after_a_worker_restart(c: &Cluster) {
     let mut guard = c.containers();
@@ -70,7 +72,7 @@ pub fn endpoints_after_a_worker_restart(c: &Cluster) {
     // The exact address is back and reachable from the other host.
     let fixed_ip = "10.255.0.71".parse().unwrap();
     assert_eq!(c.network_address(WORKER, &fixed), Some(fixed_ip));
-    c.ping_ok(PEER, &peer, fixed_ip, 1);
+    c.reach(PEER, &peer, fixed_ip, REACH);
 
     // The allocated one: on the network, reachable, and new.
     let alloc_after = c
@@ -81,7 +83,7 @@ pub fn endpoints_after_a_worker_restart(c: &Cluster) {
         "{alloc_after} outside {}",
         c.subnet
     );
-    c.ping_ok(PEER, &peer, alloc_after, 1);
+    c.reach(PEER, &peer, alloc_after, REACH);
     assert_ne!(
         alloc_before, alloc_after,
         "Docker {} kept the allocated {alloc_before} across a dockerd restart (20.10 allocates anew)",
@@ -92,7 +94,7 @@ pub fn endpoints_after_a_worker_restart(c: &Cluster) {
     c.docker_ok(WORKER, &["start", &plain]);
     let plain_ip = "10.255.0.72".parse().unwrap();
     assert_eq!(c.network_address(WORKER, &plain), Some(plain_ip));
-    c.ping_ok(PEER, &peer, plain_ip, 1);
+    c.reach(PEER, &peer, plain_ip, REACH);
     eprintln!(
         "after the restart: {fixed} kept 10.255.0.71; {alloc} moved {alloc_before} -> {alloc_after}; \
          {plain} exited, started again with 10.255.0.72"
