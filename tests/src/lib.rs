@@ -1,6 +1,7 @@
 //! Support for the end-to-end tests: prerequisites, paths to built artifacts.
 
 pub mod adapter;
+pub mod cluster;
 pub mod docker;
 pub mod kit;
 pub mod netns;
