@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bollard::Docker;
 
@@ -42,6 +43,9 @@ pub enum Outcome {
     Skipped(Skip),
 }
 
+/// How long a failed attach is remembered for a client's attach of the same container.
+const FAILURE_MEMORY: Duration = Duration::from_secs(600);
+
 /// Attaches containers by id or name, with one backend and one policy.
 #[derive(Debug)]
 pub struct Attacher {
@@ -49,6 +53,11 @@ pub struct Attacher {
     backend: Arc<dyn Backend>,
     policy: Policy,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The last failed attach of each container (when, and why): the events follower
+    /// usually hears of a start before the client's post-hook does, so when its attach
+    /// fails and kills the container, the client's attach finds it stopped and must
+    /// report that failure rather than "nothing to do". Cleared by a successful attach.
+    failures: Mutex<HashMap<String, (Instant, String)>>,
 }
 
 impl Attacher {
@@ -71,6 +80,7 @@ impl Attacher {
             backend,
             policy,
             locks: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
         }
     }
 
@@ -139,15 +149,39 @@ impl Attacher {
         match result? {
             Locked::Attached(target) => {
                 tracing::info!("attached {target}");
+                self.failures().remove(&target.id);
                 Ok(Outcome::Attached(target))
+            }
+            Locked::Skipped(Skip::NotRunning) if on_failure == OnFailure::KillContainer => {
+                let earlier = self.failures().remove(&facts.id);
+                match earlier {
+                    Some((_, why)) => Err(AttachError::FailedEarlier {
+                        container: facts.name,
+                        why,
+                    }),
+                    None => Ok(Outcome::Skipped(Skip::NotRunning)),
+                }
             }
             Locked::Skipped(skip) => Ok(Outcome::Skipped(skip)),
             Locked::Failed(target, e) => {
                 tracing::error!("attach of {target} failed: {e}");
+                self.remember_failure(&target.id, e.to_string());
                 self.fail(&target, on_failure).await;
                 Err(e)
             }
         }
+    }
+
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, String)>> {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records that the attach of container `id` failed with `why`, forgetting records
+    /// older than [`FAILURE_MEMORY`].
+    fn remember_failure(&self, id: &str, why: String) {
+        let mut failures = self.failures();
+        failures.retain(|_, (when, _)| when.elapsed() < FAILURE_MEMORY);
+        failures.insert(id.to_string(), (Instant::now(), why));
     }
 
     /// Inspects `id_or_name`; `Ok(None)` when there is no such container.

@@ -73,6 +73,15 @@ pub enum AttachError {
         /// bollard's error.
         source: bollard::errors::Error,
     },
+    /// The container stopped before this attach could run, because an earlier attach of
+    /// it failed (and the failure rule stopped it).
+    #[error("an earlier attach of container {container} failed: {why}")]
+    FailedEarlier {
+        /// The container's name.
+        container: String,
+        /// That attach's error.
+        why: String,
+    },
     /// The attach task panicked (a bug): the panic was logged and contained.
     #[error("the attach of container {container} failed: {why}")]
     Panicked {
