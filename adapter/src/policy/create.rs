@@ -21,7 +21,7 @@
 //! with what the inspect found.
 
 use serde_json::Value;
-use weave_cidr::{CidrError, CidrItem};
+use weave_cidr::CidrError;
 
 use super::allocation::{exact_addresses, AllocationNeeded};
 use super::asks::{asks, network_mode_is_ours, Asks};
@@ -101,14 +101,7 @@ pub enum Plan {
 pub struct Pending {
     create: Value,
     image: String,
-    asked: Asked,
-}
-
-/// What a create in scope asks for.
-#[derive(Debug, Clone, PartialEq)]
-enum Asked {
-    Attach { value: String, items: Vec<CidrItem> },
-    Invalid(CidrError),
+    asked: Asks,
 }
 
 /// Decides what it can from the create `body` (rules 1 and 2 of the module doc).
@@ -117,9 +110,10 @@ pub fn plan(body: &[u8], policy: &Policy) -> Plan {
     let Ok(create) = serde_json::from_slice::<Value>(body) else {
         return Plan::Decided(Decision::Pass);
     };
-    let Some(asked) = asked(&create, policy) else {
+    let asked = asked(&create, policy);
+    if asked == Asks::Nothing {
         return Plan::Decided(Decision::Pass);
-    };
+    }
     match rewrite::image_needed(&create) {
         Some(image) => Plan::Inspect(Pending {
             create,
@@ -155,11 +149,10 @@ impl Pending {
     }
 }
 
-/// What a create in scope asks for, `None` when the body is none of our business: out of
-/// the label scope (Docker's `Config.Labels` of the body; the image's labels are not seen
-/// here, so a scoped adapter acts on containers created with `--label`), or asking for
-/// nothing.
-fn asked(create: &Value, policy: &Policy) -> Option<Asked> {
+/// What a create asks for; [`Asks::Nothing`] too when it is out of the label scope
+/// (Docker's `Config.Labels` of the body; the image's labels are not seen here, so a scoped
+/// adapter acts on containers created with `--label`).
+fn asked(create: &Value, policy: &Policy) -> Asks {
     let in_scope = policy.scope.admits(|key| {
         field_of(create, "Labels")
             .and_then(Value::as_object)
@@ -167,7 +160,7 @@ fn asked(create: &Value, policy: &Policy) -> Option<Asked> {
             .and_then(Value::as_str)
     });
     if !in_scope {
-        return None;
+        return Asks::Nothing;
     }
     let env = field_of(create, "Env")
         .and_then(Value::as_array)
@@ -180,15 +173,11 @@ fn asked(create: &Value, policy: &Policy) -> Option<Asked> {
         Some(Value::String(m)) => network_mode_is_ours(Some(m)),
         Some(_) => false,
     };
-    match asks(env, own_namespace) {
-        Asks::Nothing => None,
-        Asks::Attach { value, items } => Some(Asked::Attach { value, items }),
-        Asks::Invalid(e) => Some(Asked::Invalid(e)),
-    }
+    asks(env, own_namespace)
 }
 
 /// Rules 3 to 5, once the image (if needed) is known.
-fn finish(create: Value, asked: Asked, image: Option<&ImageConfig>, policy: &Policy) -> Decision {
+fn finish(create: Value, asked: Asks, image: Option<&ImageConfig>, policy: &Policy) -> Decision {
     let body = match rewrite::rewrite(create, image, &policy.rewrite) {
         Ok(body) => format!("{body}\n"),
         Err(RewriteError::NoCommand) => {
@@ -201,14 +190,14 @@ fn finish(create: Value, asked: Asked, image: Option<&ImageConfig>, policy: &Pol
         // A field of a type Docker refuses: Docker says so in its own words.
         Err(RewriteError::Malformed { .. } | RewriteError::NeedImage(_)) => {
             return match asked {
-                Asked::Invalid(e) => invalid(e, Instead::Original),
-                Asked::Attach { .. } => Decision::Pass,
+                Asks::Invalid(e) => invalid(e, Instead::Original),
+                Asks::Attach { .. } | Asks::Nothing => Decision::Pass,
             }
         }
     };
     match asked {
-        Asked::Invalid(e) => invalid(e, Instead::Rewritten(body)),
-        Asked::Attach { value, items }
+        Asks::Invalid(e) => invalid(e, Instead::Rewritten(body)),
+        Asks::Attach { value, items }
             if !policy.allocates && exact_addresses(&items).is_none() =>
         {
             let message = AllocationNeeded {
@@ -221,17 +210,19 @@ fn finish(create: Value, asked: Asked, image: Option<&ImageConfig>, policy: &Pol
                 instead: Instead::Rewritten(body),
             })
         }
-        Asked::Attach { .. } => Decision::Rewrite(body),
+        Asks::Attach { .. } => Decision::Rewrite(body),
+        Asks::Nothing => Decision::Pass,
     }
 }
 
 /// A refusal decided without a rewritten body, so a front-end without errors sends the
 /// original. An invalid `WEAVE_CIDR` is named rather than `kind`: it is wrong whatever the
 /// image, and the user must fix it first.
-fn refuse_as_is(asked: Asked, kind: RefusalKind, message: String) -> Decision {
+fn refuse_as_is(asked: Asks, kind: RefusalKind, message: String) -> Decision {
     match asked {
-        Asked::Invalid(e) => invalid(e, Instead::Original),
-        Asked::Attach { .. } => Decision::Refuse(Refusal {
+        Asks::Invalid(e) => invalid(e, Instead::Original),
+        Asks::Nothing => Decision::Pass,
+        Asks::Attach { .. } => Decision::Refuse(Refusal {
             kind,
             message,
             instead: Instead::Original,
