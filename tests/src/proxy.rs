@@ -48,7 +48,7 @@ impl TempDir {
 
     /// A path inside the directory.
     pub fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
+        self.1.path().join(name)
     }
 }
 

@@ -197,9 +197,7 @@ fn finish(create: Value, asked: Asks, image: Option<&ImageConfig>, policy: &Poli
     };
     match asked {
         Asks::Invalid(e) => invalid(e, Instead::Rewritten(body)),
-        Asks::Attach { value, items }
-            if !policy.allocates && exact_addresses(&items).is_none() =>
-        {
+        Asks::Attach { value, items } if !policy.allocates && exact_addresses(&items).is_none() => {
             let message = AllocationNeeded {
                 value,
                 backend: policy.backend,
