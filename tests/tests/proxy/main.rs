@@ -3,6 +3,7 @@
 mod adapters;
 mod cli;
 mod demo;
+mod shipped;
 mod stream;
 mod tls;
 mod weave;
