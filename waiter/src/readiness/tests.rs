@@ -634,6 +634,21 @@ fn explains_where_else_an_expected_address_is() {
 }
 
 #[test]
+fn never_points_elsewhere_for_any_ipv4() {
+    let mut r = synced_for(Iface::Named("ethwe".into()), vec![inside(&["10.3.0.0/16"])]);
+    r.link(new_link(2, b"eth0", IFF_UP));
+    r.addr(new_addr(2, "10.3.0.9/16"));
+    assert_eq!(
+        r.explain(),
+        "no link named ethwe; 10.3.0.9/16 is on eth0 (--iface any accepts any link)"
+    );
+    let mut r = synced(&[]);
+    r.link(new_link(2, b"eth0", IFF_UP));
+    r.addr(new_addr(2, "10.3.0.9/16"));
+    assert_eq!(r.explain(), "no link named ethwe");
+}
+
+#[test]
 fn explains_any_link() {
     let mut r = synced_any(exact(&["10.255.0.61/16"]));
     assert_eq!(
