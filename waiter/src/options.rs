@@ -47,10 +47,10 @@ const VALUE_OPTIONS: [&str; 4] = ["--iface", "--addr", "--default-subnet", "--ti
             verbatim.\n\
             Ready: the interface exists, is up, and carries every --addr (default: the \
             exact a.b.c.d/n and ip:a.b.c.d/n items of WEAVE_CIDR) and, for each \
-            net:a.b.c.d/n item, an IPv4 address inside that subnet; for net:default, an \
-            empty WEAVE_CIDR or none, an IPv4 address (inside --default-subnet when \
-            given). With --iface any: each of those on some up link other than loopback, \
-            whatever its name.\n\n\
+            net:a.b.c.d/n item, an IPv4 address inside that subnet; for net:default and \
+            an empty or absent WEAVE_CIDR, an IPv4 address (inside --default-subnet \
+            when given). With --iface any: each of those on some up link other than \
+            loopback, whatever its name.\n\n\
             Environment: WAIT_FOR_WEAVE_IFACE (--iface), WEAVE_CIDR (default for --addr), \
             WAIT_FOR_WEAVE_DEFAULT_SUBNET (--default-subnet, separated by spaces), \
             WAIT_FOR_SECONDS (--timeout), WAIT_FOR_WEAVE_SKIP=yes (exec without waiting; \
