@@ -172,42 +172,11 @@ pub fn parse(
         return Ok(Action::Exec(command));
     }
 
-    let (iface, iface_source) = match args.iface {
-        Some(name) => (name, "--iface"),
-        None => match env_string(&env, ENV_IFACE)? {
-            Some(name) => (name, ENV_IFACE),
-            None => (DEFAULT_IFACE.to_string(), ""),
-        },
-    };
-    let iface = if iface == ANY_IFACE {
-        Iface::Any
-    } else {
-        check_iface(iface_source, &iface)?;
-        Iface::Named(iface)
-    };
+    let (iface, iface_source) = iface(args.iface, &env)?;
     let default = default_expectation(&args.default_subnet, &env)?;
-    let (expected, asked) = if args.addr.is_empty() {
-        match env_string(&env, cidr::ENV_NAME)? {
-            Some(value) => match cidr::parse(&value).map_err(|e| UsageError(e.to_string()))? {
-                // `none`: nothing will ever attach, so waiting could only end in a timeout.
-                WeaveCidr::None => return Ok(Action::Exec(command)),
-                WeaveCidr::Attach(items) => (
-                    expectations(&items, &default),
-                    format!("{} {}", cidr::ENV_NAME, quote(&value)),
-                ),
-            },
-            None => (
-                vec![default.clone()],
-                format!("no {} and no --addr", cidr::ENV_NAME),
-            ),
-        }
-    } else {
-        let addrs = args
-            .addr
-            .iter()
-            .map(|a| parse_addr(a))
-            .collect::<Result<Vec<_>, _>>()?;
-        (dedup(addrs.into_iter().map(Expect::Addr)), String::new())
+    let Some((expected, asked)) = expectations(&args.addr, &env, &default)? else {
+        // WEAVE_CIDR=none: nothing will ever attach, so waiting could only end in a timeout.
+        return Ok(Action::Exec(command));
     };
     if iface == Iface::Any && expected.contains(&Expect::AnyIpv4) {
         return Err(any_needs_a_subnet(iface_source, &asked));
@@ -257,17 +226,62 @@ fn default_expectation(
     Ok(Expect::Ipv4In(subnets))
 }
 
-/// The expectations of `WEAVE_CIDR` items, in order, without duplicates; no item (an empty
-/// value) is one default allocation.
-fn expectations(items: &[CidrItem], default: &Expect) -> Vec<Expect> {
-    if items.is_empty() {
-        return vec![default.clone()];
+/// The interface from `--iface`, else the environment, else `ethwe`, and where it came
+/// from (`--iface`, the variable's name, or nothing for the default).
+fn iface(
+    option: Option<String>,
+    env: &impl Fn(&str) -> Option<OsString>,
+) -> Result<(Iface, &'static str), UsageError> {
+    let (name, source) = match option {
+        Some(name) => (name, "--iface"),
+        None => match env_string(env, ENV_IFACE)? {
+            Some(name) => (name, ENV_IFACE),
+            None => (DEFAULT_IFACE.to_string(), ""),
+        },
+    };
+    if name == ANY_IFACE {
+        return Ok((Iface::Any, source));
     }
-    dedup(items.iter().map(|item| match item {
+    check_iface(source, &name)?;
+    Ok((Iface::Named(name), source))
+}
+
+/// What to wait for: the `--addr` addresses, else the `WEAVE_CIDR` items, else one default
+/// allocation; with the words saying where that came from, for messages. `None` for
+/// `WEAVE_CIDR=none`.
+fn expectations(
+    addrs: &[String],
+    env: &impl Fn(&str) -> Option<OsString>,
+    default: &Expect,
+) -> Result<Option<(Vec<Expect>, String)>, UsageError> {
+    if !addrs.is_empty() {
+        let addrs = addrs
+            .iter()
+            .map(|a| parse_addr(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(Some((
+            dedup(addrs.into_iter().map(Expect::Addr)),
+            String::new(),
+        )));
+    }
+    let Some(value) = env_string(env, cidr::ENV_NAME)? else {
+        let asked = format!("no {} and no --addr", cidr::ENV_NAME);
+        return Ok(Some((vec![default.clone()], asked)));
+    };
+    let items = match cidr::parse(&value).map_err(|e| UsageError(e.to_string()))? {
+        WeaveCidr::None => return Ok(None),
+        WeaveCidr::Attach(items) if items.is_empty() => vec![CidrItem::NetDefault],
+        WeaveCidr::Attach(items) => items,
+    };
+    let expected = dedup(items.iter().map(|item| match item {
         CidrItem::Ip(c) => Expect::Addr(IfAddr::from(*c)),
         CidrItem::Net(subnet) => Expect::Ipv4In(vec![*subnet]),
         CidrItem::NetDefault => default.clone(),
-    }))
+    }));
+    Ok(Some((
+        expected,
+        format!("{} {}", cidr::ENV_NAME, quote(&value)),
+    )))
 }
 
 fn dedup(all: impl Iterator<Item = Expect>) -> Vec<Expect> {
