@@ -49,14 +49,13 @@ impl fmt::Display for Misplaced {
             ),
             Misplaced::Outside { item, subnets } => {
                 let list: Vec<String> = subnets.iter().map(ToString::to_string).collect();
-                let what = match item {
-                    CidrItem::Net(_) => "a subnet of",
-                    _ => "an address in",
+                let fix = match item {
+                    CidrItem::Net(_) => "give a subnet of one of them, e.g.",
+                    _ => "give an address inside one of them, with its prefix, or allocate one:",
                 };
                 write!(
                     f,
-                    "item \"{item}\" lies outside the network's subnets ({}); \
-                     give {what} one of them, e.g. net:{}",
+                    "item \"{item}\" lies outside the network's subnets ({}); {fix} net:{}",
                     list.join(", "),
                     subnets[0]
                 )
@@ -211,7 +210,8 @@ mod tests {
         assert_eq!(
             text("10.8.0.1/24"),
             "item \"10.8.0.1/24\" lies outside the network's subnets (10.255.0.0/16, \
-             10.9.0.0/24); give an address in one of them, e.g. net:10.255.0.0/16"
+             10.9.0.0/24); give an address inside one of them, with its prefix, or allocate \
+             one: net:10.255.0.0/16"
         );
         assert_eq!(
             text("net:10.0.0.0/8"),
