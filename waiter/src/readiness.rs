@@ -28,8 +28,11 @@
 //!   to be used. Loopback never counts: its addresses reach nothing outside.
 //!
 //! With [`Iface::Any`], [`Expect::AnyIpv4`] is met at once by an interface that was there
-//! before anything was attached (Docker's `eth0`); the command line refuses that
-//! combination (see `options`), and the rule here stays total.
+//! before anything was attached (Docker's `eth0`), which nothing in a namespace tells apart
+//! from the one being attached (a restarted container finds its attached link already
+//! there too). So the command line refuses that combination, and asks for the subnet the
+//! default allocation comes from (`--default-subnet`), which makes it an
+//! [`Expect::Ipv4In`]; the rule here stays total.
 //!
 //! Dump replies and notifications are fed alike: the kernel's `RTM_NEWLINK` says "this link
 //! exists now, with these flags and this name", whatever caused it. Events can arrive in
