@@ -120,7 +120,7 @@ pub struct Options {
     pub timeout_text: String,
     /// Print the `ready after` line.
     pub verbose: bool,
-    /// The command: file (also argv[0]) and arguments, verbatim.
+    /// The command: file (also `argv[0]`) and arguments, verbatim.
     pub command: Vec<OsString>,
 }
 
@@ -136,7 +136,7 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// Parses `argv` (including argv[0]) with `env` looking up environment variables.
+/// Parses `argv` (including `argv[0]`) with `env` looking up environment variables.
 pub fn parse(
     argv: Vec<OsString>,
     env: impl Fn(&str) -> Option<OsString>,
