@@ -221,7 +221,7 @@ fn main() -> anyhow::Result<()> {
         };
         let attacher = Arc::new(Attacher::new(
             d.clone(),
-            BackendSpec::Bridge.build(&bridge_cfg),
+            BackendSpec::Bridge.build(&bridge_cfg, &d, &RewriteConfig::default()),
             RewriteConfig::default(),
             Scope::new(Some(("pw.bench".to_string(), bridge.clone()))),
         ));

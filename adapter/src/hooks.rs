@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::attach::attacher::{Attacher, OnFailure};
 use crate::docker;
-use crate::policy::create::{self, Decision, Plan};
+use crate::policy::create::{self, Decision, Found, Plan};
 
 /// The create decision and the attach after start, over one Docker client.
 #[derive(Debug)]
@@ -28,14 +28,28 @@ impl WeaveHooks {
     }
 
     /// The decision for one `POST /containers/create` body, inspecting the image when the
-    /// merge needs it.
+    /// merge needs it and the backend's network when it has one, both at once.
     pub async fn create(&self, body: &[u8]) -> Decision {
         let policy = self.attacher.policy();
         match create::plan(body, policy) {
             Plan::Decided(decision) => decision,
             Plan::Inspect(pending) => {
-                let found = docker::image_lookup(self.attacher.docker(), pending.image()).await;
-                pending.decide(found, policy)
+                let image = async {
+                    match pending.image() {
+                        Some(name) => {
+                            Some(docker::image_lookup(self.attacher.docker(), name).await)
+                        }
+                        None => None,
+                    }
+                };
+                let network = async {
+                    match pending.network() {
+                        Some(_) => Some(self.attacher.lookup_network().await),
+                        None => None,
+                    }
+                };
+                let (image, network) = tokio::join!(image, network);
+                pending.decide(Found { image, network }, policy)
             }
         }
     }

@@ -74,6 +74,7 @@ impl Attacher {
             scope,
             allocates: backend.allocates(),
             backend: backend.name(),
+            network: backend.network().map(str::to_string),
         };
         Attacher {
             docker,
@@ -92,6 +93,12 @@ impl Attacher {
     /// The policy containers are judged by.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// What the daemon says of the backend's Docker network, for the create decision
+    /// ([`Backend::lookup_network`]).
+    pub async fn lookup_network(&self) -> crate::policy::network::NetworkLookup {
+        self.backend.lookup_network().await
     }
 
     /// Resolves `id_or_name` by inspect and attaches it when it asks for it, in a task of

@@ -8,13 +8,14 @@
 //! - [`target`]: the attach target of a start, restart or event (docs/design.md §5).
 //! - [`asks`] and [`scope`]: whether a container asks for `ethwe` and is ours to judge,
 //!   the rules both decisions share; [`allocation`]: what a backend that cannot allocate
-//!   accepts.
+//!   accepts; [`network`]: what a Docker network can give (the `network:NAME` backend).
 //! - [`json`]: reading a create body the way the daemon does.
 
 pub mod allocation;
 pub mod asks;
 pub mod create;
 pub mod json;
+pub mod network;
 pub mod rewrite;
 pub mod route;
 pub mod scope;
@@ -37,6 +38,9 @@ pub struct Policy {
     pub allocates: bool,
     /// The backend's `--attach` name, for messages.
     pub backend: &'static str,
+    /// The Docker network the backend connects containers to (`network:NAME`): its IPAM
+    /// config is read for the create decision ([`network`]); `None` for the other backends.
+    pub network: Option<String>,
 }
 
 impl Default for Policy {
@@ -48,6 +52,7 @@ impl Default for Policy {
             scope: Scope::default(),
             allocates: false,
             backend: "bridge",
+            network: None,
         }
     }
 }

@@ -1,0 +1,319 @@
+//! The `network:NAME` backend (docs/design.md §9): connects a running container to a Docker
+//! network (a local bridge network, macvlan, a plugin's, or a swarm's attachable overlay
+//! spanning hosts) through the Engine API, as the waiter holds its app.
+//!
+//! - An exact address is connected with that address (`IPAMConfig.IPv4Address`), which
+//!   Docker keeps: every later start of the container (restart policy, `docker restart`, a
+//!   restarted daemon) comes back on the network with it, before its first process runs.
+//! - An allocation is Docker's IPAM's. Docker does not keep an allocated address across
+//!   starts (measured on 20.10: a new one at each), so the backend pins it: with the
+//!   container paused (the waiter frozen, so the app cannot run on the first address),
+//!   connect without an address, read what Docker gave, disconnect, connect again with it,
+//!   unpause. If the address was taken meanwhile, allocate again (at most
+//!   [`PIN_ATTEMPTS`] times).
+//! - Each connect asks for the interface name `ethwe` where the engine takes it (API ≥ 1.48,
+//!   Engine 28); older engines name it `ethN`, and the waiter finds it by its address.
+//! - What Docker gave is checked against what was asked (address and prefix); a mismatch is
+//!   disconnected and reported. A failure leaves the container off the network, so the
+//!   caller's failure rule applies to a container that is still waiting.
+//!
+//! The pure decisions are [`crate::policy::network`]'s; this file does the I/O.
+
+pub mod lookup;
+
+use std::collections::HashMap;
+
+use bollard::Docker;
+use futures::future::BoxFuture;
+use tokio::sync::OnceCell;
+use weave_cidr::Ipv4Cidr;
+
+use super::{AttachError, Backend, Target};
+use crate::docker::{self, Attachment};
+use crate::policy::network::{
+    self, fit, step, takes_ifname, want_of, NetworkLookup, Step, Want, IFNAME, IFNAME_OPTION,
+};
+use crate::policy::rewrite::RewriteConfig;
+use lookup::Lookup;
+
+/// Allocations tried before giving up, when the address Docker gave is taken by someone
+/// else between its release and its pinning.
+pub const PIN_ATTEMPTS: u32 = 3;
+
+/// The name of the waiter's process (`comm`): a paused container whose only process has
+/// it has not run its app yet.
+const WAITER_COMM: &str = "wait-for-weave";
+
+/// The backend.
+#[derive(Debug)]
+pub struct Network {
+    name: String,
+    docker: Docker,
+    lookup: Lookup,
+    /// Whether the engine takes the interface name; read once (`GET /version`).
+    ifname: OnceCell<bool>,
+}
+
+impl Network {
+    /// A backend connecting containers to network `name` through `docker`; `rewrite`
+    /// gives the waiter and volume container a probe runs ([`lookup`]).
+    pub fn new(name: String, docker: Docker, rewrite: RewriteConfig) -> Network {
+        Network {
+            lookup: Lookup::new(name.clone(), docker.clone(), rewrite),
+            name,
+            docker,
+            ifname: OnceCell::new(),
+        }
+    }
+
+    /// The network's name, as `--attach network:NAME` gave it.
+    pub fn network_name(&self) -> &str {
+        &self.name
+    }
+
+    /// The driver options of every connect: the interface name where the engine takes it.
+    async fn driver_opts(&self) -> HashMap<String, String> {
+        let takes = self
+            .ifname
+            .get_or_try_init(|| async {
+                docker::api_version(&self.docker)
+                    .await
+                    .map(|v| takes_ifname(&v))
+            })
+            .await
+            .copied()
+            // The version is only a hint: without it, the interface keeps Docker's name.
+            .unwrap_or(false);
+        match takes {
+            true => [(IFNAME_OPTION.to_string(), IFNAME.to_string())].into(),
+            false => HashMap::new(),
+        }
+    }
+
+    /// The error of a Docker call made for `target`.
+    fn docker_error<'a>(
+        &'a self,
+        target: &'a Target,
+        what: &'a str,
+    ) -> impl Fn(bollard::errors::Error) -> AttachError + 'a {
+        move |source| AttachError::Docker {
+            what: format!("{target}: {what} network {}", self.name),
+            source,
+        }
+    }
+
+    async fn attachment(&self, target: &Target) -> Result<Attachment, AttachError> {
+        docker::attachment(&self.docker, &target.id, &self.name)
+            .await
+            .map_err(self.docker_error(target, "cannot inspect it for"))?
+            .ok_or_else(|| AttachError::Conflict {
+                target: target.to_string(),
+                why: "the container is gone".to_string(),
+            })
+    }
+
+    async fn connect(&self, target: &Target, ip: Option<Ipv4Cidr>) -> Result<(), AttachError> {
+        let opts = self.driver_opts().await;
+        docker::connect(
+            &self.docker,
+            &self.name,
+            &target.id,
+            ip.map(|c| c.addr),
+            opts,
+        )
+        .await
+        .map_err(self.docker_error(target, "cannot connect it to"))
+    }
+
+    async fn disconnect(&self, target: &Target) -> Result<(), AttachError> {
+        docker::disconnect(&self.docker, &self.name, &target.id)
+            .await
+            .map_err(self.docker_error(target, "cannot disconnect it from"))
+    }
+
+    async fn set_paused(&self, target: &Target, paused: bool) -> Result<(), AttachError> {
+        let (result, what) = match paused {
+            true => (
+                docker::pause(&self.docker, &target.id).await,
+                "cannot pause it to allocate on",
+            ),
+            false => (
+                docker::unpause(&self.docker, &target.id).await,
+                "cannot unpause it after",
+            ),
+        };
+        result.map_err(self.docker_error(target, what))
+    }
+
+    /// True when the container's only process is the waiter (it has not run its app).
+    async fn still_waiting(&self, target: &Target) -> Result<bool, AttachError> {
+        let names = docker::process_names(&self.docker, &target.id)
+            .await
+            .map_err(self.docker_error(target, "cannot list its processes for"))?;
+        Ok(names.len() == 1 && names[0] == WAITER_COMM)
+    }
+
+    /// The address the container has on the network now, which must meet `want`; when it
+    /// does not, it is disconnected (the waiter would never be satisfied) and reported.
+    async fn check(
+        &self,
+        target: &Target,
+        want: &Want,
+        subnets: &[Ipv4Cidr],
+    ) -> Result<Ipv4Cidr, AttachError> {
+        let got = self.attachment(target).await?.address;
+        if let Some(got) = got.filter(|g| network::meets(want, *g, subnets)) {
+            return Ok(got);
+        }
+        let _ = self.disconnect(target).await;
+        let given = got.map_or("no IPv4 address".to_string(), |g| g.to_string());
+        Err(AttachError::Conflict {
+            target: target.to_string(),
+            why: format!(
+                "network {} gave {given}, not {want} as WEAVE_CIDR {:?} asks; the network's \
+                 prefix is the one an interface on it carries",
+                self.name, target.value
+            ),
+        })
+    }
+
+    /// Connects with exactly `c`.
+    async fn connect_exact(
+        &self,
+        target: &Target,
+        c: Ipv4Cidr,
+        subnets: &[Ipv4Cidr],
+    ) -> Result<(), AttachError> {
+        self.connect(target, Some(c)).await?;
+        self.check(target, &Want::Exact(c), subnets).await.map(drop)
+    }
+
+    /// Docker's allocation, pinned; the container is paused (its waiter frozen) throughout.
+    async fn allocate_paused(
+        &self,
+        target: &Target,
+        want: &Want,
+        subnets: &[Ipv4Cidr],
+    ) -> Result<(), AttachError> {
+        let mut attempt = 1;
+        loop {
+            self.connect(target, None).await?;
+            let got = self.check(target, want, subnets).await?;
+            match self.repin(target, got, subnets).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < PIN_ATTEMPTS => {
+                    tracing::warn!("{e}; allocating again");
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Replaces the endpoint carrying `got` by one asking for exactly `got`, which Docker
+    /// keeps for later starts.
+    async fn repin(
+        &self,
+        target: &Target,
+        got: Ipv4Cidr,
+        subnets: &[Ipv4Cidr],
+    ) -> Result<(), AttachError> {
+        self.disconnect(target).await?;
+        self.connect_exact(target, got, subnets).await
+    }
+
+    /// Runs `step` on a container found `paused` (and waiting) or not.
+    async fn run(
+        &self,
+        target: &Target,
+        step: Step,
+        want: &Want,
+        paused: bool,
+        subnets: &[Ipv4Cidr],
+    ) -> Result<(), AttachError> {
+        let result = match step {
+            Step::Done | Step::LeaveAlone => return Ok(()),
+            Step::Conflict(got) => {
+                return Err(AttachError::Conflict {
+                    target: target.to_string(),
+                    why: format!(
+                        "it is on network {} with {got}, not {want} as WEAVE_CIDR {:?} asks: \
+                         disconnect it (docker network disconnect {} {}) and start it again",
+                        self.name, target.value, self.name, target.name
+                    ),
+                })
+            }
+            Step::Connect(c) => self.connect_exact(target, c, subnets).await,
+            Step::Repin(got) => self.repin(target, got, subnets).await,
+            Step::Allocate => {
+                if !paused {
+                    self.set_paused(target, true).await?;
+                }
+                self.allocate_paused(target, want, subnets).await
+            }
+        };
+        let held = paused || matches!(step, Step::Allocate);
+        match result {
+            Ok(()) if held => self.set_paused(target, false).await,
+            Ok(()) => Ok(()),
+            Err(e) if held => {
+                // Let the waiter go on waiting only once it is off the network: unfrozen
+                // with an address, it would run the app before the caller's kill.
+                let off = self
+                    .attachment(target)
+                    .await
+                    .is_ok_and(|a| a.address.is_none())
+                    || self.disconnect(target).await.is_ok();
+                if off {
+                    let _ = self.set_paused(target, false).await;
+                }
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Backend for Network {
+    fn name(&self) -> &'static str {
+        "network"
+    }
+
+    fn allocates(&self) -> bool {
+        true
+    }
+
+    fn network(&self) -> Option<&str> {
+        Some(&self.name)
+    }
+
+    fn lookup_network(&self) -> BoxFuture<'_, NetworkLookup> {
+        Box::pin(self.lookup.facts())
+    }
+
+    fn attach<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Result<(), AttachError>> {
+        Box::pin(async move {
+            let unfit = |source| AttachError::Unfit {
+                target: target.to_string(),
+                source,
+            };
+            // Checked before connecting where the daemon shows the network (a worker shows
+            // an overlay only once a container is attached); what Docker gives is checked
+            // after in any case.
+            let facts = self.lookup.visible().await.ok().flatten();
+            let want = match &facts {
+                Some(f) => fit(&target.value, &target.items, f),
+                None => want_of(&target.value, &target.items, &self.name),
+            }
+            .map_err(unfit)?;
+            let subnets = facts.map(|f| f.subnets()).unwrap_or_default();
+            let now = self.attachment(target).await?;
+            let waiting = now.paused && self.still_waiting(target).await?;
+            let next = step(&want, now.address, now.paused, waiting, &subnets);
+            if next == Step::LeaveAlone {
+                tracing::info!("{target} is paused with its app running: left alone");
+            }
+            self.run(target, next, &want, now.paused, &subnets).await
+        })
+    }
+}
