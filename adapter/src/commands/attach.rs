@@ -1,22 +1,31 @@
-//! `powerstrip-weave attach CIDR... CONTAINER`: the native attach on its own.
+//! `powerstrip-weave attach CIDR... CONTAINER`: one attach on its own, with the native
+//! bridge backend or a Docker network.
 
 use argh::FromArgs;
 use weave_cidr::{self as cidr, WeaveCidr};
 
 use super::flags::subcommand;
 use crate::attach::bridge::{self, Bridge, BridgeConfig};
-use crate::attach::{Backend, Target};
+use crate::attach::network::Network;
+use crate::attach::{Backend, BackendSpec, Target};
 use crate::docker;
+use crate::policy::rewrite::RewriteConfig;
 
 subcommand! {
-    /// Attach ethwe with the given addresses to a running container through the native
-    /// bridge backend (idempotent), e.g. `attach 10.255.0.51/24 web-1`.
+    /// Attach a running container (idempotent): ethwe with the given addresses through the
+    /// native bridge backend, e.g. `attach 10.255.0.51/24 web-1`, or a connection to a
+    /// Docker network, e.g. `attach --attach network:wnet net:default web-1`.
     #[derive(FromArgs, Debug)]
     #[argh(subcommand, name = "attach")]
     pub struct AttachArgs {
-        /// the WEAVE_CIDR items (a.b.c.d/n or ip:a.b.c.d/n), then the container id or name
+        /// the WEAVE_CIDR items (a.b.c.d/n or ip:a.b.c.d/n; with a network also
+        /// net:a.b.c.d/n or net:default), then the container id or name
         #[argh(positional, greedy)]
         pub words: Vec<String>,
+
+        /// bridge (default, native) or network:<docker network>
+        #[argh(option, default = "BackendSpec::Bridge")]
+        pub attach: BackendSpec,
     }
     with [bridge]
 }
@@ -51,6 +60,20 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
         value,
         items,
     };
+    match &args.attach {
+        BackendSpec::Bridge => {}
+        BackendSpec::Network(name) => {
+            Network::new(name.clone(), docker, RewriteConfig::default())
+                .attach(&target)
+                .await?;
+            println!("attached {target} to network {name}");
+            return Ok(());
+        }
+        other => anyhow::bail!(
+            "--attach {other}: the attach command attaches with bridge or network:NAME; \
+             run that backend's own attach instead"
+        ),
+    }
     // An attached container keeps its ethwe where it is; adding addresses to it and saying
     // "attached" would hide that it is not on the bridge asked for.
     let flags = args.bridge_flags();
