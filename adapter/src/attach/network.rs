@@ -114,15 +114,15 @@ impl Network {
 
     async fn connect(&self, target: &Target, ip: Option<Ipv4Cidr>) -> Result<(), AttachError> {
         let opts = self.driver_opts().await;
-        docker::connect(
-            &self.docker,
-            &self.name,
-            &target.id,
-            ip.map(|c| c.addr),
-            opts,
-        )
-        .await
-        .map_err(self.docker_error(target, "cannot connect it to"))
+        let addr = ip.map(|c| c.addr);
+        docker::connect(&self.docker, &self.name, &target.id, addr, opts)
+            .await
+            .map_err(self.docker_error(target, "cannot connect it to"))?;
+        match ip {
+            Some(c) => tracing::info!("connected {target} to network {} with {c}", self.name),
+            None => tracing::info!("connected {target} to network {} to allocate", self.name),
+        }
+        Ok(())
     }
 
     async fn disconnect(&self, target: &Target) -> Result<(), AttachError> {

@@ -119,11 +119,21 @@ impl Lookup {
         if let Err(e) = docker::remove(d, &id).await {
             tracing::warn!("cannot remove probe container {name} (it ends by itself): {e}");
         }
-        tracing::info!(
-            network = %self.name,
-            "network not shown by this daemon; a probe container found {found:?} in {:.0} ms",
-            started.elapsed().as_secs_f64() * 1e3
-        );
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        match &found {
+            NetworkLookup::Found(facts) => tracing::info!(
+                "network {} not shown by this daemon yet: a probe container learned its \
+                 subnets {} in {ms:.0} ms",
+                self.name,
+                facts
+                    .subnets()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            other => tracing::warn!("network {}: a probe container found {other:?}", self.name),
+        }
         found
     }
 
