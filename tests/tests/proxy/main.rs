@@ -3,6 +3,7 @@
 mod adapters;
 mod cli;
 mod demo;
+mod networks;
 mod shipped;
 mod stream;
 mod tls;
