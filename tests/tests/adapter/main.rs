@@ -5,6 +5,7 @@ mod failure;
 mod invalid;
 mod launch;
 mod names;
+mod network;
 mod ping;
 mod recovery;
 mod restart;

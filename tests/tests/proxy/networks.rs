@@ -177,14 +177,15 @@ fn allocations_are_dockers_and_kept_across_restarts() {
         )),
         "{env}"
     );
+    // `State.Running` is also true while Docker waits to restart it: ask for the status.
     let started = |want: u64| {
         eventually(Duration::from_secs(30), || {
             docker_ok(&[
                 "inspect",
                 "--format",
-                "{{.RestartCount}} {{.State.Running}}",
+                "{{.RestartCount}} {{.State.Status}}",
                 &name,
-            ]) == format!("{want} true")
+            ]) == format!("{want} running")
         })
     };
 
@@ -398,4 +399,71 @@ fn the_attach_command_connects_a_running_container() {
     assert_eq!(endpoint(&exact, &n.net.name), Some((want, Some(want))));
     let (got, asked) = endpoint(&alloc, &n.net.name).expect("allocated");
     assert!(n.net.contains(got) && asked == Some(got), "{got} {asked:?}");
+}
+
+#[test]
+fn an_allocation_cut_short_is_completed_and_others_pauses_are_left_alone() {
+    let Some(mut n) = Net::setup() else { return };
+    // What a proxy killed between the allocation's steps leaves: a container paused while
+    // its waiter waits, on the network with Docker's (unpinned) allocation.
+    let cut = n.cleanup.add(unique("net-cut"));
+    let quiet = n.proxy(false);
+    quiet.docker_ok(&[
+        "create",
+        "--name",
+        &cut,
+        "--label",
+        &n.label,
+        "-e",
+        "WEAVE_CIDR=",
+        &n.example,
+        "--iface",
+        "any",
+    ]);
+    docker_ok(&["start", &cut]);
+    docker_ok(&["pause", &cut]);
+    docker_ok(&["network", "connect", &n.net.name, &cut]);
+    let (addr, asked) = endpoint(&cut, &n.net.name).expect("allocated");
+    assert_eq!(asked, None, "Docker pinned it by itself");
+    // And a container whose app runs, paused by its user.
+    let user = unique("net-user-paused");
+    n.run(
+        &quiet,
+        &user,
+        &n.net.cidr(60),
+        &[],
+        &["--iface", "any", "--serve", "7000"],
+    );
+    docker_ok(&["pause", &user]);
+    drop(quiet);
+
+    // A proxy following events catches up at start-up.
+    let p = n.proxy(true);
+    let paused = |name: &str| docker_ok(&["inspect", "--format", "{{.State.Paused}}", name]);
+    assert!(
+        eventually(Duration::from_secs(30), || paused(&cut) == "false"),
+        "{cut} is still paused: {}",
+        p.log_text()
+    );
+    assert_eq!(docker_ok(&["wait", &cut]), "0");
+    assert_eq!(endpoint(&cut, &n.net.name), None, "exited");
+    let out = logs(&cut);
+    assert!(out.contains(&format!("inet {addr}/24")), "{out}");
+    let pinned = docker_ok(&[
+        "inspect",
+        "--format",
+        &format!(
+            "{{{{(index .NetworkSettings.Networks \"{}\").IPAMConfig.IPv4Address}}}}",
+            n.net.name
+        ),
+        &cut,
+    ]);
+    assert_eq!(pinned, addr.to_string(), "the address was not pinned");
+    assert_eq!(paused(&user), "true", "a user's pause was undone");
+    assert!(
+        p.log_text()
+            .contains("paused with its app running: left alone"),
+        "{}",
+        p.log_text()
+    );
 }
