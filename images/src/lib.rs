@@ -9,6 +9,7 @@
 //! atomically, and [`kit`] is the thin shell that reads files and ties them together.
 
 pub mod archive;
+pub mod cli;
 pub mod kit;
 pub mod layout;
 pub mod meta;

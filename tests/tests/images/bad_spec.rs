@@ -192,3 +192,45 @@ fn two_specs_with_one_image_name_are_refused_and_bad_platforms_or_versions_are_u
         Some("image-kit: --image-version \"1.0 beta\": a version is also a tag: up to 128 letters, digits, _ . and -, not starting with . or -")
     );
 }
+
+#[test]
+fn odd_command_lines_are_usage_errors_with_status_2_and_version_answers() {
+    if !prereq::require(
+        kit_bin().exists(),
+        "target/release/image-kit (run `make images`)",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("a.toml");
+    std::fs::write(&spec, "name = \"a\"\n").unwrap();
+    let spec = spec.to_str().unwrap();
+    for args in [
+        &["--bogus", spec][..],
+        &["--out"],
+        &["-h"],
+        &[],
+        &["--out", "", spec],
+    ] {
+        let out = Command::new(kit_bin())
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("image-kit: "), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "nothing written beside the spec"
+    );
+    let out = Command::new(kit_bin()).arg("--version").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("image-kit {}\n", e2e::kit::version())
+    );
+}
