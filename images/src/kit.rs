@@ -107,6 +107,48 @@ pub enum KitError {
     },
 }
 
+/// Reads a file a spec names, which must be a regular file (symlinks followed): a FIFO
+/// would block the build forever and a device such as `/dev/zero` would fill memory.
+///
+/// Errors: the I/O error, or `InvalidInput` saying what the path is instead.
+fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let not_regular = |meta: &std::fs::Metadata| {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        let what = if t.is_dir() {
+            "a directory"
+        } else if t.is_fifo() {
+            "a named pipe (FIFO)"
+        } else if t.is_char_device() {
+            "a character device"
+        } else if t.is_block_device() {
+            "a block device"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("it is {what}: name a regular file"),
+        )
+    };
+    // Checked before opening: opening a FIFO for reading waits for a writer.
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta));
+    }
+    let mut file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Reads and validates the spec file at `spec_path` (named by its path in errors).
 ///
 /// Errors: [`KitError::ReadSpec`] or [`KitError::Spec`].
@@ -156,7 +198,7 @@ pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitErr
                     },
                 ),
             };
-            let bytes = std::fs::read(&path).map_err(|source| KitError::ReadFile {
+            let bytes = read_regular(&path).map_err(|source| KitError::ReadFile {
                 spec: spec_name.clone(),
                 entry: entry.origin.clone(),
                 path: path.clone(),
@@ -196,3 +238,6 @@ pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitErr
         layer_bytes: layout.layer_bytes,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -33,7 +33,7 @@ fn out_files(dir: &Path) -> Vec<String> {
     names
 }
 
-const CASES: [(&str, &str, &str); 8] = [
+const CASES: [(&str, &str, &str); 9] = [
     (
         "missing",
         "[[files]]\npath = \"/app\"\nbuild = \"no-such-binary\"\nmode = \"0755\"\n",
@@ -68,6 +68,11 @@ const CASES: [(&str, &str, &str); 8] = [
         "badcreated",
         "[annotations]\n\"org.opencontainers.image.created\" = \"2024-02-30T00:00:00Z\"\n",
         "annotations \"org.opencontainers.image.created\": \"2024-02-30T00:00:00Z\" is not an RFC 3339 time (no such day)",
+    ),
+    (
+        "device",
+        "[[files]]\npath = \"/x\"\nhost = \"/dev/null\"\n",
+        "files[0] \"/x\": cannot read /dev/null: it is a character device: name a regular file",
     ),
     (
         "unknown",
