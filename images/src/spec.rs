@@ -541,6 +541,9 @@ fn validate_config(raw: RawConfig) -> Result<Config, (String, String)> {
             ));
         }
     }
+    if let Some(s) = &raw.stop_signal {
+        crate::signal::check_stop_signal(s).map_err(|m| ("config.StopSignal".to_string(), m))?;
+    }
     let mut exposed_ports = BTreeSet::new();
     for (i, p) in raw.exposed_ports.iter().enumerate() {
         let ok = match p.split_once('/') {

@@ -385,3 +385,14 @@ fn tags_follow_the_reference_grammar() {
         assert!(!valid_tag(t), "{t}");
     }
 }
+
+#[test]
+fn a_stop_signal_docker_cannot_send_is_refused() {
+    let e = bad("name = \"a\"\n[config]\nStopSignal = \"SIGFOO\"\n");
+    assert_eq!(
+        e,
+        "t.toml: config.StopSignal: \"SIGFOO\" is not a signal: write a name like \"SIGTERM\" or \"SIGQUIT\", or a number from 1 to 64"
+    );
+    let spec = ok("name = \"a\"\n[config]\nStopSignal = \"SIGRTMIN+3\"\n");
+    assert_eq!(spec.config.stop_signal.as_deref(), Some("SIGRTMIN+3"));
+}
