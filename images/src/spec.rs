@@ -39,7 +39,7 @@
 //! target = "busybox"
 //! ```
 //!
-//! Unknown keys are errors. Paths are normalised (`.`, `..`, repeated `/`); a path that
+//! Unknown keys are errors. Entry paths are absolute and normalised (`.`, `..`, repeated `/`); a path that
 //! leaves the image root, a duplicate path, an entry under a file or symlink, a bad mode and
 //! a symlink loop are errors naming the spec file and the entry (`files[2] "/bin/sh"`).
 //! Parent directories that no entry names are added with mode 0755. `version` must be a
@@ -85,8 +85,7 @@ struct RawSpec {
     name: String,
     version: Option<String>,
     title: Option<String>,
-    #[serde(default)]
-    platforms: Vec<String>,
+    platforms: Option<Vec<String>>,
     #[serde(default)]
     config: RawConfig,
     #[serde(default)]
@@ -349,7 +348,13 @@ fn validate(spec: &str, raw: RawSpec) -> Result<Spec, SpecError> {
     }
     check_metadata("annotations", &raw.annotations).map_err(|(entry, m)| err(Some(entry), m))?;
     let mut platforms = Vec::new();
-    for (i, p) in raw.platforms.iter().enumerate() {
+    if raw.platforms.as_ref().is_some_and(Vec::is_empty) {
+        return Err(err(
+            Some("platforms".into()),
+            "the list is empty: name at least one, e.g. [\"linux/amd64\"], or leave it out for linux/amd64".into(),
+        ));
+    }
+    for (i, p) in raw.platforms.iter().flatten().enumerate() {
         let platform = Platform::parse(p).map_err(|m| err(Some(format!("platforms[{i}]")), m))?;
         if platforms.contains(&platform) {
             return Err(err(
@@ -421,6 +426,13 @@ fn validate(spec: &str, raw: RawSpec) -> Result<Spec, SpecError> {
         explicit.push((s.path, origin, EntryKind::Symlink { target: s.target }));
     }
     for (path, origin, kind) in explicit {
+        // A relative path would read as relative to WorkingDir, as in a Dockerfile's COPY.
+        if !path.is_empty() && !path.starts_with('/') {
+            return Err(err(
+                Some(origin),
+                format!("path {path:?} is relative: write it from the image root, \"/{path}\""),
+            ));
+        }
         let path = normalize(&path).map_err(|m| err(Some(origin.clone()), m))?;
         if let Some(other) = entries.get(&path) {
             return Err(err(

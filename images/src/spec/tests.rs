@@ -111,7 +111,7 @@ fn paths_are_normalised() {
     let spec = ok(r#"
 name = "a"
 [[files]]
-path = "usr//./lib/../bin/x"
+path = "/usr//./lib/../bin/x"
 text = ""
 "#);
     assert_eq!(spec.entries.last().unwrap().path, "usr/bin/x");
@@ -171,7 +171,7 @@ fn bad_modes_are_refused() {
 
 #[test]
 fn paths_escaping_the_root_are_refused() {
-    for path in ["/../etc/passwd", "a/../../b", "..", "/"] {
+    for path in ["/../etc/passwd", "/a/../../b", "/..", "/", ""] {
         let e = bad(&format!(
             "name = \"a\"\n[[symlinks]]\npath = \"{path}\"\ntarget = \"x\"\n"
         ));
@@ -194,12 +194,12 @@ name = "a"
 path = "/bin/sh"
 text = ""
 [[symlinks]]
-path = "bin//sh"
+path = "//bin//sh"
 target = "busybox"
 "#);
     assert_eq!(
         e,
-        "t.toml: symlinks[0] \"bin//sh\": duplicate path: files[0] \"/bin/sh\" names it too"
+        "t.toml: symlinks[0] \"//bin//sh\": duplicate path: files[0] \"/bin/sh\" names it too"
     );
 }
 
@@ -395,4 +395,31 @@ fn a_stop_signal_docker_cannot_send_is_refused() {
     );
     let spec = ok("name = \"a\"\n[config]\nStopSignal = \"SIGRTMIN+3\"\n");
     assert_eq!(spec.config.stop_signal.as_deref(), Some("SIGRTMIN+3"));
+}
+
+#[test]
+fn relative_entry_paths_are_refused_with_the_absolute_one_to_write() {
+    for (table, key) in [
+        ("files", "text = \"\""),
+        ("dirs", ""),
+        ("symlinks", "target = \"x\""),
+    ] {
+        let e = bad(&format!(
+            "name = \"a\"\n[[{table}]]\npath = \"etc/x\"\n{key}\n"
+        ));
+        assert_eq!(
+            e,
+            format!("t.toml: {table}[0] \"etc/x\": path \"etc/x\" is relative: write it from the image root, \"/etc/x\"")
+        );
+    }
+}
+
+#[test]
+fn an_empty_platform_list_is_refused_and_a_missing_one_is_the_default() {
+    let e = bad("name = \"a\"\nplatforms = []\n");
+    assert_eq!(
+        e,
+        "t.toml: platforms: the list is empty: name at least one, e.g. [\"linux/amd64\"], or leave it out for linux/amd64"
+    );
+    assert!(ok("name = \"a\"\n").platforms.is_empty());
 }
