@@ -476,9 +476,11 @@ fn validate(spec: &str, raw: RawSpec) -> Result<Spec, SpecError> {
     }
     for entry in entries.values() {
         if let EntryKind::Symlink { .. } = entry.kind {
-            check_no_loop(&entries, &entry.path).map_err(|m| err(Some(entry.origin.clone()), m))?;
+            resolve::follow(&entries, &entry.path)
+                .map_err(|m| err(Some(entry.origin.clone()), m))?;
         }
     }
+    resolve::check_config(&config, &entries).map_err(|(entry, m)| err(Some(entry), m))?;
     Ok(Spec {
         title: raw.title.unwrap_or_else(|| raw.name.clone()),
         name: raw.name,
@@ -675,51 +677,6 @@ pub fn normalize(path: &str) -> Result<String, String> {
     Ok(parts.join("/"))
 }
 
-/// Linux gives up after 40 symlinks in one lookup (ELOOP); so do we.
-const MAX_SYMLINK_HOPS: usize = 40;
-
-/// Follows `start` (a symlink entry) through the image's own entries as the kernel would
-/// at run time. Dangling links and links leaving the image are fine; a chain longer than
-/// [`MAX_SYMLINK_HOPS`] is a loop.
-fn check_no_loop(entries: &BTreeMap<String, Entry>, start: &str) -> Result<(), String> {
-    let mut resolved: Vec<String> = Vec::new();
-    let mut pending: Vec<String> = start.split('/').rev().map(String::from).collect();
-    let mut chain: Vec<String> = Vec::new();
-    while let Some(component) = pending.pop() {
-        match component.as_str() {
-            "" | "." => continue,
-            ".." => {
-                resolved.pop();
-                continue;
-            }
-            _ => resolved.push(component),
-        }
-        let here = resolved.join("/");
-        match entries.get(&here).map(|e| &e.kind) {
-            Some(EntryKind::Symlink { target }) => {
-                chain.push(format!("/{here} -> {target}"));
-                if chain.len() > MAX_SYMLINK_HOPS {
-                    let mut seen = BTreeSet::new();
-                    let cycle: Vec<&str> = chain
-                        .iter()
-                        .take_while(|hop| seen.insert(hop.as_str()))
-                        .map(String::as_str)
-                        .collect();
-                    return Err(format!("symlink loop: {}, …", cycle.join(", ")));
-                }
-                resolved.pop();
-                if target.starts_with('/') {
-                    resolved.clear();
-                }
-                pending.extend(target.split('/').rev().map(String::from));
-            }
-            Some(_) => {}
-            // Not in the image: the rest cannot loop back through our entries.
-            None => return Ok(()),
-        }
-    }
-    Ok(())
-}
-
+mod resolve;
 #[cfg(test)]
 mod tests;

@@ -423,3 +423,71 @@ fn an_empty_platform_list_is_refused_and_a_missing_one_is_the_default() {
     );
     assert!(ok("name = \"a\"\n").platforms.is_empty());
 }
+
+#[test]
+fn the_program_docker_runs_must_be_executable_when_the_image_holds_it() {
+    let e = bad(
+        "name = \"a\"\n[config]\nEntrypoint = [\"/app/hello\", \"x\"]\n[[files]]\npath = \"/app/hello\"\nhost = \"hello\"\n",
+    );
+    assert_eq!(
+        e,
+        "t.toml: config.Entrypoint[0] \"/app/hello\": files[0] \"/app/hello\" has mode 0644, which nobody may execute: give it mode = \"0755\""
+    );
+    // Through a symlink, and Cmd when Entrypoint is empty.
+    let e = bad(r#"
+name = "a"
+[config]
+Entrypoint = []
+Cmd = ["/bin/sh"]
+[[files]]
+path = "/bin/busybox"
+host = "/bin/busybox"
+mode = "0640"
+[[symlinks]]
+path = "/bin/sh"
+target = "busybox"
+"#);
+    assert_eq!(
+        e,
+        "t.toml: config.Cmd[0] \"/bin/sh\": files[0] \"/bin/busybox\" has mode 0640, which nobody may execute: give it mode = \"0755\""
+    );
+    let e = bad(
+        "name = \"a\"\n[config]\nCmd = [\"/app\"]\n[[files]]\npath = \"/app/x\"\ntext = \"\"\n",
+    );
+    assert_eq!(
+        e,
+        "t.toml: config.Cmd[0] \"/app\": parent of files[0] \"/app/x\" is a directory, not a program: name the program in it"
+    );
+    // Executable, not in the image (a volume may bring it), relative (PATH), Cmd behind an
+    // Entrypoint: all fine.
+    for config in [
+        "Entrypoint = [\"/x\"]",
+        "Entrypoint = [\"/y\"]",
+        "Entrypoint = [\"x\"]",
+        "Entrypoint = [\"/x\"]\nCmd = [\"/etc/conf\"]",
+    ] {
+        ok(&format!(
+            "name = \"a\"\n[config]\n{config}\n[[files]]\npath = \"/x\"\ntext = \"\"\nmode = \"0100\"\n[[files]]\npath = \"/etc/conf\"\ntext = \"\"\n"
+        ));
+    }
+}
+
+#[test]
+fn working_dir_and_volumes_must_not_be_files() {
+    let spec = |config: &str| {
+        format!("name = \"a\"\n[config]\n{config}\n[[files]]\npath = \"/etc/motd\"\ntext = \"\"\n[[symlinks]]\npath = \"/motd\"\ntarget = \"etc/motd\"\n")
+    };
+    let e = bad(&spec("WorkingDir = \"/etc/motd\""));
+    assert_eq!(
+        e,
+        "t.toml: config.WorkingDir \"/etc/motd\": files[0] \"/etc/motd\" is a file: Docker needs a directory here (it refuses to start the container)"
+    );
+    let e = bad(&spec("Volumes = [\"/data\", \"/motd\"]"));
+    assert!(
+        e.starts_with("t.toml: config.Volumes \"/motd\": files[0] \"/etc/motd\" is a file"),
+        "{e}"
+    );
+    ok(&spec(
+        "WorkingDir = \"/etc\"\nVolumes = [\"/data\", \"/etc\"]",
+    ));
+}

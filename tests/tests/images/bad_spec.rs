@@ -33,7 +33,7 @@ fn out_files(dir: &Path) -> Vec<String> {
     names
 }
 
-const CASES: [(&str, &str, &str); 9] = [
+const CASES: [(&str, &str, &str); 11] = [
     (
         "missing",
         "[[files]]\npath = \"/app\"\nbuild = \"no-such-binary\"\nmode = \"0755\"\n",
@@ -73,6 +73,16 @@ const CASES: [(&str, &str, &str); 9] = [
         "device",
         "[[files]]\npath = \"/x\"\nhost = \"/dev/null\"\n",
         "files[0] \"/x\": cannot read /dev/null: it is a character device: name a regular file",
+    ),
+    (
+        "noexec",
+        "[config]\nEntrypoint = [\"/app\"]\n[[files]]\npath = \"/app\"\ntext = \"#!/bin/sh\\n\"\n",
+        "config.Entrypoint[0] \"/app\": files[0] \"/app\" has mode 0644, which nobody may execute: give it mode = \"0755\"",
+    ),
+    (
+        "stopsignal",
+        "[config]\nStopSignal = \"SIGFOO\"\n",
+        "config.StopSignal: \"SIGFOO\" is not a signal",
     ),
     (
         "unknown",
