@@ -187,6 +187,19 @@ pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitErr
                     continue;
                 }
                 Source::Host(h) => (spec_dir.join(h), String::new()),
+                Source::HostPerPlatform(paths) => match paths.get(&platform) {
+                    Some(h) => (spec_dir.join(h), String::new()),
+                    None => {
+                        return Err(KitError::Spec(SpecError {
+                            spec: spec_name.clone(),
+                            entry: Some(entry.origin.clone()),
+                            message: format!(
+                                "host names no file for {platform}: add \"{}/{}\" = \"…\" to it",
+                                platform.os, platform.architecture
+                            ),
+                        }))
+                    }
+                },
                 Source::Build { binary, profile } => (
                     opts.target_dir
                         .join(platform.rust_target())

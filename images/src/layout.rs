@@ -16,7 +16,7 @@ use crate::oci::{
     self, ContainerConfig, Descriptor, DockerManifest, Empty, History, ImageConfig, Index,
     Manifest, PlatformJson, RootFs,
 };
-use crate::spec::{Entry, EntryKind, Platform, Spec};
+use crate::spec::{Entry, EntryKind, Platform, Source, Spec};
 
 /// The bytes of every file entry of a spec for one platform, keyed by entry path
 /// (normalised, as in [`Entry::path`]).
@@ -174,7 +174,8 @@ pub fn blob_path(digest: &str) -> String {
 /// image index blob listing one manifest per platform. The config's `Labels`, the
 /// annotations, the tags and every time come from `stamp`, not from `spec`.
 ///
-/// Errors: no platforms, or a [`layer_tar`] error.
+/// Errors: no platforms, an executable file built for another platform (see
+/// `check_machines`), or a [`layer_tar`] error.
 pub fn build(spec: &Spec, inputs: &[PlatformFiles], stamp: &Stamp) -> Result<Layout, LayoutError> {
     if inputs.is_empty() {
         return Err(LayoutError {
@@ -188,6 +189,7 @@ pub fn build(spec: &Spec, inputs: &[PlatformFiles], stamp: &Stamp) -> Result<Lay
     let mut layers = BTreeMap::new();
 
     for input in inputs {
+        check_machines(&spec.entries, input)?;
         let layer = layer_tar(&spec.entries, &input.files, stamp.mtime)?;
         let (diff_id, _) = sha256(&layer);
         let layer_desc = blobs.add(oci::MEDIA_LAYER_GZIP, gzip(&layer));
@@ -279,6 +281,40 @@ pub fn build(spec: &Spec, inputs: &[PlatformFiles], stamp: &Stamp) -> Result<Lay
             .sum(),
         layer_bytes: layers.values().sum(),
     })
+}
+
+/// Checks that every executable file (any execute bit) of `input` that is an ELF program
+/// is built for `input`'s platform: an amd64 program in the arm64 image runs on no arm64
+/// host (`exec format error`), and nothing would say so before then. Non-executable files
+/// may be anything (e.g. another platform's binary offered for download).
+///
+/// Errors: the entry, the machine its program is built for, and how to give the right one.
+fn check_machines(entries: &[Entry], input: &PlatformFiles) -> Result<(), LayoutError> {
+    let p = &input.platform;
+    for entry in entries {
+        let EntryKind::File { source, mode } = &entry.kind else {
+            continue;
+        };
+        let Some(bytes) = input.files.get(&entry.path).filter(|_| mode & 0o111 != 0) else {
+            continue;
+        };
+        if let Err(machine) = crate::elf::check(p, bytes) {
+            let fix = match source {
+                Source::Host(_) => "give one file per platform: host = { \"linux/amd64\" = \"…\", \"linux/arm64\" = \"…\" }".to_string(),
+                Source::HostPerPlatform(_) => format!(
+                    "host \"{}/{}\" must name a program built for it",
+                    p.os, p.architecture
+                ),
+                Source::Build { .. } => format!("rebuild it for {}", p.rust_target()),
+                Source::Text(_) => "make it non-executable".into(),
+            };
+            return Err(LayoutError {
+                entry: entry.origin.clone(),
+                message: format!("is a program for {machine}, not for {p}: {fix}"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The archive: a plain tar holding `blobs/`, `blobs/sha256/`, every blob, `index.json`,

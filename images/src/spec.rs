@@ -27,7 +27,8 @@
 //! mode = "0755"                      # octal string, default "0644"
 //! [[files]]
 //! path = "/bin/busybox"
-//! host = "/bin/busybox"              # a host file (relative paths are relative to the spec file)
+//! host = "/bin/busybox"              # a host file (relative paths are relative to the spec file),
+//!                                    # or one per platform: { "linux/amd64" = "…", "linux/arm64" = "…" }
 //! [[files]]
 //! path = "/etc/passwd"
 //! text = "root:x:0:0:root:/:/bin/sh\n"
@@ -123,7 +124,8 @@ struct RawFile {
     mode: Option<String>,
     build: Option<String>,
     profile: Option<String>,
-    host: Option<String>,
+    /// A path, or a table of one path per platform: checked by [`host_source`].
+    host: Option<toml::Value>,
     text: Option<String>,
 }
 
@@ -229,8 +231,12 @@ pub enum Source {
         /// The cargo profile it was built with, e.g. `release` or `release-waiter`.
         profile: String,
     },
-    /// A host file; relative paths are relative to the spec file's directory.
+    /// A host file, the same for every platform; relative paths are relative to the spec
+    /// file's directory.
     Host(String),
+    /// One host file per platform (`host = { "linux/amd64" = "…", "linux/arm64" = "…" }`),
+    /// paths as in [`Source::Host`]; a platform built without one is an error of the kit.
+    HostPerPlatform(BTreeMap<Platform, String>),
     /// Inline text from the spec.
     Text(String),
 }
@@ -396,7 +402,7 @@ fn validate(spec: &str, raw: RawSpec) -> Result<Spec, SpecError> {
                     format!("build = {b:?} must be a binary name, e.g. \"wait-for-weave\""),
                 ))
             }
-            (None, Some(h), None) if !h.is_empty() => Source::Host(h),
+            (None, Some(h), None) => host_source(h).map_err(|m| err(Some(origin.clone()), m))?,
             (None, None, Some(t)) => Source::Text(t),
             _ => {
                 return Err(err(
@@ -490,6 +496,31 @@ fn validate(spec: &str, raw: RawSpec) -> Result<Spec, SpecError> {
         annotations: raw.annotations,
         entries: entries.into_values().collect(),
     })
+}
+
+/// `host = "path"` or `host = { "linux/amd64" = "path", "linux/arm64" = "path" }`.
+///
+/// Errors: an empty path, an unsupported or repeated platform, an empty table, another type.
+fn host_source(value: toml::Value) -> Result<Source, String> {
+    let usage = "host must be a path, or one path per platform: host = { \"linux/amd64\" = \"…\", \"linux/arm64\" = \"…\" }";
+    match value {
+        toml::Value::String(h) if !h.is_empty() => Ok(Source::Host(h)),
+        toml::Value::Table(table) if !table.is_empty() => {
+            let mut per_platform = BTreeMap::new();
+            for (key, path) in table {
+                let platform = Platform::parse(&key).map_err(|m| format!("host {key:?}: {m}"))?;
+                let path = match path {
+                    toml::Value::String(p) if !p.is_empty() => p,
+                    _ => return Err(format!("host {key:?}: {usage}")),
+                };
+                if per_platform.insert(platform, path).is_some() {
+                    return Err(format!("host {key:?}: this platform is named twice"));
+                }
+            }
+            Ok(Source::HostPerPlatform(per_platform))
+        }
+        _ => Err(usage.into()),
+    }
 }
 
 /// Checks the keys and values of `Labels` or `[annotations]` (`table` names it in errors):

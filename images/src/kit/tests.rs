@@ -71,3 +71,16 @@ fn a_regular_host_file_through_a_symlink_is_read() {
     .unwrap();
     assert_eq!(built.file_bytes, 5);
 }
+
+#[test]
+fn a_platform_without_its_host_file_is_named_with_the_key_to_add() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app-amd64"), b"#!/bin/sh\n").unwrap();
+    let spec = "name = \"a\"\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n[[files]]\npath = \"/app\"\nhost = { \"linux/amd64\" = \"app-amd64\" }\n";
+    let e = build_bounded(dir.path(), spec).unwrap_err();
+    assert!(
+        e.ends_with(": files[0] \"/app\": host names no file for linux/arm64/v8: add \"linux/arm64\" = \"…\" to it"),
+        "{e}"
+    );
+    assert!(out_is_empty(dir.path()));
+}

@@ -491,3 +491,46 @@ fn working_dir_and_volumes_must_not_be_files() {
         "WorkingDir = \"/etc\"\nVolumes = [\"/data\", \"/etc\"]",
     ));
 }
+
+#[test]
+fn host_is_a_path_or_one_path_per_platform() {
+    let spec = ok(r#"
+name = "a"
+[[files]]
+path = "/app"
+host = { "linux/amd64" = "app-amd64", "linux/arm64/v8" = "app-arm64" }
+"#);
+    let EntryKind::File {
+        source: Source::HostPerPlatform(paths),
+        ..
+    } = &spec.entries[0].kind
+    else {
+        panic!("{:?}", spec.entries[0]);
+    };
+    let arm64 = Platform::parse("linux/arm64").unwrap();
+    assert_eq!(paths[&arm64], "app-arm64");
+    assert_eq!(paths[&Platform::default_platform()], "app-amd64");
+    let usage = "host must be a path, or one path per platform: host = { \"linux/amd64\" = \"…\", \"linux/arm64\" = \"…\" }";
+    for (host, message) in [
+        ("\"\"".to_string(), usage.to_string()),
+        ("7".into(), usage.into()),
+        ("{}".into(), usage.into()),
+        (
+            "{ \"linux/amd64\" = 7 }".into(),
+            format!("host \"linux/amd64\": {usage}"),
+        ),
+        (
+            "{ \"linux/s390x\" = \"x\" }".into(),
+            "host \"linux/s390x\": unsupported platform \"linux/s390x\": use linux/amd64 or linux/arm64".into(),
+        ),
+        (
+            "{ \"linux/arm64\" = \"x\", \"linux/arm64/v8\" = \"y\" }".into(),
+            "host \"linux/arm64/v8\": this platform is named twice".into(),
+        ),
+    ] {
+        let e = bad(&format!(
+            "name = \"a\"\n[[files]]\npath = \"/app\"\nhost = {host}\n"
+        ));
+        assert_eq!(e, format!("t.toml: files[0] \"/app\": {message}"), "{host}");
+    }
+}
