@@ -86,7 +86,7 @@ pub enum KitError {
         path: PathBuf,
         /// Why it cannot be read.
         source: std::io::Error,
-        /// What to do, e.g. ` (build it with `make static`)`, or empty.
+        /// What to do, e.g. ` (build it with `cargo build …`, or give --target-dir)`, or empty.
         hint: String,
     },
     /// The core refused the inputs.
@@ -105,6 +105,19 @@ pub enum KitError {
         /// The I/O error, naming the path.
         source: std::io::Error,
     },
+}
+
+/// How to build a missing `build = …` binary: the cargo command for the platform's static
+/// target (arm64 links with rust-lld, as `make static-arm64` does), or another directory.
+fn build_hint(platform: &Platform, profile: &str) -> String {
+    let linker = match platform.architecture.as_str() {
+        "arm64" => "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld ",
+        _ => "",
+    };
+    format!(
+        " (build it with `{linker}cargo build --profile {profile} --target {}`, or give --target-dir)",
+        platform.rust_target()
+    )
 }
 
 /// Reads a file a spec names, which must be a regular file (symlinks followed): a FIFO
@@ -154,9 +167,21 @@ fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
 /// Errors: [`KitError::ReadSpec`] or [`KitError::Spec`].
 pub fn read_spec(spec_path: &Path) -> Result<spec::Spec, KitError> {
     let spec_name = spec_path.display().to_string();
-    let text = std::fs::read_to_string(spec_path).map_err(|source| KitError::ReadSpec {
+    let bytes = read_regular(spec_path).map_err(|source| KitError::ReadSpec {
         spec: spec_name.clone(),
         source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = valid.len() - valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+        KitError::Spec(SpecError {
+            spec: spec_name.clone(),
+            entry: Some(format!("line {line}")),
+            message: format!(
+                "byte {column} is not UTF-8: TOML files are UTF-8, save the file as UTF-8"
+            ),
+        })
     })?;
     Ok(spec::parse(&spec_name, &text)?)
 }
@@ -205,10 +230,7 @@ pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitErr
                         .join(platform.rust_target())
                         .join(profile)
                         .join(binary),
-                    match platform.architecture.as_str() {
-                        "arm64" => " (build it with `make static-arm64`)".to_string(),
-                        _ => " (build it with `make static`)".to_string(),
-                    },
+                    build_hint(&platform, profile),
                 ),
             };
             let bytes = read_regular(&path).map_err(|source| KitError::ReadFile {

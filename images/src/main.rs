@@ -40,6 +40,15 @@ fn main() -> ExitCode {
             return ExitCode::from(status);
         }
     };
+    if opts.out_dir.exists() && !opts.out_dir.is_dir() {
+        eprintln!(
+            "{}: --out {}: not a directory: name a directory (created if missing)\nRun {} --help for more information.",
+            cli::PROGRAM,
+            opts.out_dir.display(),
+            cli::PROGRAM
+        );
+        return ExitCode::from(2);
+    }
     let mut failed = false;
     // Two specs with one image name would overwrite each other's archive.
     let mut names: BTreeMap<String, &PathBuf> = BTreeMap::new();

@@ -317,20 +317,47 @@ pub fn parse(spec: &str, text: &str) -> Result<Spec, SpecError> {
     validate(spec, raw)
 }
 
+/// A TOML or type error as one line: `line N: <what> (at `<that line>`)`, serde's words
+/// for TOML's things (a sequence is an array, a map a table).
 fn toml_error(spec: &str, text: &str, e: &toml::de::Error) -> SpecError {
-    let entry = e.span().map(|span| {
-        let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-        format!("line {line}")
+    let at = e.span().map(|span| {
+        let start = span.start.min(text.len());
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let number = text[..start].matches('\n').count() + 1;
+        (number, text[line_start..line_end].trim())
     });
-    let mut message = e.message().trim().replace('\n', " ");
-    if message.starts_with("unknown field `labels`") {
+    let mut message = e
+        .message()
+        .trim()
+        .replace('\n', " ")
+        .replace(
+            "expected a sequence",
+            "expected an array, e.g. [\"a\", \"b\"]",
+        )
+        .replace("expected a map", "expected a table")
+        .replace("invalid type: sequence", "invalid type: array")
+        .replace("invalid type: map", "invalid type: table");
+    let labels = message.starts_with("unknown field `labels`");
+    if let Some((_, line)) = at.filter(|(_, line)| !line.is_empty()) {
+        message.push_str(&format!(" (at `{}`)", quoted_raw(line)));
+    }
+    if labels {
         // Labels live in the image config, under Docker's name.
         message.push_str(": labels go in [config] Labels");
     }
     SpecError {
         spec: spec.into(),
-        entry,
+        entry: at.map(|(number, _)| format!("line {number}")),
         message,
+    }
+}
+
+/// `text` cut to its first 60 characters, unquoted: a spec line may be long.
+fn quoted_raw(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
     }
 }
 

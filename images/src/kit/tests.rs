@@ -84,3 +84,30 @@ fn a_platform_without_its_host_file_is_named_with_the_key_to_add() {
     );
     assert!(out_is_empty(dir.path()));
 }
+
+#[test]
+fn a_spec_that_is_not_utf8_names_the_line_and_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.toml");
+    std::fs::write(&path, b"name = \"a\"\n[config]\nUser = \"caf\xe9\"\n").unwrap();
+    let e = read_spec(&path).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "{}: line 3: byte 12 is not UTF-8: TOML files are UTF-8, save the file as UTF-8",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn a_missing_build_binary_says_how_to_build_it_for_its_platform() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = "name = \"a\"\nplatforms = [\"linux/arm64\"]\n[[files]]\npath = \"/app\"\nbuild = \"app\"\nprofile = \"small\"\n";
+    let e = build_bounded(dir.path(), spec).unwrap_err();
+    let want = format!(
+        ": files[0] \"/app\": cannot read {}: No such file or directory (os error 2) (build it with `CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld cargo build --profile small --target aarch64-unknown-linux-musl`, or give --target-dir)",
+        dir.path().join("target/aarch64-unknown-linux-musl/small/app").display()
+    );
+    assert!(e.ends_with(&want), "{e}");
+}

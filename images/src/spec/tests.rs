@@ -534,3 +534,23 @@ host = { "linux/amd64" = "app-amd64", "linux/arm64/v8" = "app-arm64" }
         assert_eq!(e, format!("t.toml: files[0] \"/app\": {message}"), "{host}");
     }
 }
+
+#[test]
+fn type_errors_show_their_line_in_toml_words() {
+    let e = bad("name = \"a\"\n[config]\nEntrypoint = \"/x\"\n");
+    assert_eq!(
+        e,
+        "t.toml: line 3: invalid type: string \"/x\", expected an array, e.g. [\"a\", \"b\"] (at `Entrypoint = \"/x\"`)"
+    );
+    let e = bad("name = \"a\"\n[config]\nEnv = { A = \"b\" }\n");
+    assert_eq!(
+        e,
+        "t.toml: line 3: invalid type: table, expected an array, e.g. [\"a\", \"b\"] (at `Env = { A = \"b\" }`)"
+    );
+    let long = "x".repeat(100);
+    let e = bad(&format!("name = \"a\"\n[config]\nUser = [\"{long}\"]\n"));
+    assert!(
+        e.ends_with(&format!("(at `User = [\"{}…`)", &long[..51])),
+        "{e}"
+    );
+}

@@ -147,7 +147,12 @@ fn a_bad_spec_never_touches_an_existing_archive_and_good_ones_still_build() {
     let out = kit(dir.path(), &[&bad, &good]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("(build it with `make static`)"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "(build it with `cargo build --profile release --target x86_64-unknown-linux-musl`, or give --target-dir)"
+        ),
+        "{stderr}"
+    );
     assert_eq!(
         std::fs::read(dir.path().join("out/app.tar")).unwrap(),
         b"previous archive"
@@ -220,8 +225,10 @@ fn odd_command_lines_are_usage_errors_with_status_2_and_version_answers() {
     let spec = dir.path().join("a.toml");
     std::fs::write(&spec, "name = \"a\"\n").unwrap();
     let spec = spec.to_str().unwrap();
+    std::fs::write(dir.path().join("file"), b"").unwrap();
     for args in [
-        &["--bogus", spec][..],
+        &["--out", "file", spec][..],
+        &["--bogus", spec],
         &["--out"],
         &["-h"],
         &[],
@@ -239,8 +246,8 @@ fn odd_command_lines_are_usage_errors_with_status_2_and_version_answers() {
     }
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
-        1,
-        "nothing written beside the spec"
+        2,
+        "nothing written beside the spec and the file"
     );
     let out = Command::new(kit_bin()).arg("--version").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
