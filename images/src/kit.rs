@@ -252,9 +252,11 @@ pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitErr
         spec: spec_name.clone(),
         source,
     })?;
-    let tar = layout::archive_tar(&layout, stamp.mtime);
     let archive = opts.out_dir.join(format!("{}.tar", spec.name));
-    write_atomic(&archive, &tar).map_err(|source| KitError::Write {
+    let archive_bytes = write_atomic(&archive, |out| {
+        layout::write_archive(&layout, stamp.mtime, out).map(drop)
+    })
+    .map_err(|source| KitError::Write {
         spec: spec_name.clone(),
         source,
     })?;
@@ -268,7 +270,7 @@ pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitErr
         archive,
         root: layout.root,
         platforms,
-        archive_bytes: tar.len() as u64,
+        archive_bytes,
         file_bytes: layout.file_bytes,
         layer_bytes: layout.layer_bytes,
     })

@@ -76,9 +76,20 @@ pub fn layer_tar(
     files: &BTreeMap<String, Vec<u8>>,
     epoch: u64,
 ) -> Result<Vec<u8>, LayoutError> {
+    write_layer(entries, files, epoch, Vec::new())
+}
+
+/// [`layer_tar`] into `out`, which it returns: the layer streams into its gzip and digest
+/// and is never held whole.
+fn write_layer<W: Write>(
+    entries: &[Entry],
+    files: &BTreeMap<String, Vec<u8>>,
+    epoch: u64,
+    out: W,
+) -> Result<W, LayoutError> {
     let mut sorted: Vec<&Entry> = entries.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut tar = tar::Builder::new(Vec::new());
+    let mut tar = tar::Builder::new(out);
     for entry in sorted {
         let fail = |e: std::io::Error| LayoutError {
             entry: entry.origin.clone(),
@@ -124,13 +135,52 @@ fn header(kind: EntryType, mode: u32, size: u64, epoch: u64) -> Header {
 
 /// gzip with fixed settings: level 9, header mtime 0, OS byte 255 ("unknown"), no name.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut gz = GzBuilder::new()
-        .mtime(0)
-        .operating_system(255)
-        .write(Vec::new(), Compression::best());
+    let mut gz = gzip_encoder();
     // Writing into a Vec cannot fail.
     gz.write_all(bytes).expect("gzip into memory");
     gz.finish().expect("gzip into memory")
+}
+
+fn gzip_encoder() -> flate2::write::GzEncoder<Vec<u8>> {
+    GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(Vec::new(), Compression::best())
+}
+
+/// Where a layer streams: its sha256 (the diff ID) and its gzip (the blob), together.
+struct LayerSink {
+    diff_id: Sha256,
+    gzip: flate2::write::GzEncoder<Vec<u8>>,
+}
+
+impl Write for LayerSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = self.gzip.write(bytes)?;
+        self.diff_id.update(&bytes[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.gzip.flush()
+    }
+}
+
+impl LayerSink {
+    /// `sha256:<hex>` of the uncompressed layer, and the gzip blob.
+    fn finish(self) -> (String, Vec<u8>) {
+        let hex: String = self
+            .diff_id
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        // Writing into a Vec cannot fail.
+        (
+            format!("sha256:{hex}"),
+            self.gzip.finish().expect("gzip into memory"),
+        )
+    }
 }
 
 fn json(value: &impl serde::Serialize) -> Vec<u8> {
@@ -190,9 +240,13 @@ pub fn build(spec: &Spec, inputs: &[PlatformFiles], stamp: &Stamp) -> Result<Lay
 
     for input in inputs {
         check_machines(&spec.entries, input)?;
-        let layer = layer_tar(&spec.entries, &input.files, stamp.mtime)?;
-        let (diff_id, _) = sha256(&layer);
-        let layer_desc = blobs.add(oci::MEDIA_LAYER_GZIP, gzip(&layer));
+        let sink = LayerSink {
+            diff_id: Sha256::new(),
+            gzip: gzip_encoder(),
+        };
+        let (diff_id, layer_gz) =
+            write_layer(&spec.entries, &input.files, stamp.mtime, sink)?.finish();
+        let layer_desc = blobs.add(oci::MEDIA_LAYER_GZIP, layer_gz);
         layers.insert(layer_desc.digest.clone(), layer_desc.size);
         let c = &spec.config;
         let config = ImageConfig {
@@ -321,8 +375,16 @@ fn check_machines(entries: &[Entry], input: &PlatformFiles) -> Result<(), Layout
 /// `manifest.json` and `oci-layout`, in that (sorted) order, modes 0755/0644, uid/gid 0,
 /// mtime `epoch`. It is an OCI image layout and a docker-archive at once.
 pub fn archive_tar(layout: &Layout, epoch: u64) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    // Every path here is short ASCII and the sink is a Vec: appending cannot fail.
+    // Every path here is short ASCII and the sink is a Vec: writing cannot fail.
+    write_archive(layout, epoch, Vec::new()).expect("archive into memory")
+}
+
+/// [`archive_tar`] into `out` (e.g. the archive file, so the archive is never held whole
+/// beside its blobs), which it returns.
+///
+/// Errors: those of `out`.
+pub fn write_archive<W: Write>(layout: &Layout, epoch: u64, out: W) -> std::io::Result<W> {
+    let mut tar = tar::Builder::new(out);
     let mut add = |path: &str, kind: EntryType, data: &[u8]| {
         let mode = if kind == EntryType::Directory {
             0o755
@@ -331,21 +393,20 @@ pub fn archive_tar(layout: &Layout, epoch: u64) -> Vec<u8> {
         };
         let mut h = header(kind, mode, data.len() as u64, epoch);
         tar.append_data(&mut h, path, data)
-            .expect("archive entry into memory");
     };
-    add("blobs/", EntryType::Directory, b"");
-    add("blobs/sha256/", EntryType::Directory, b"");
+    add("blobs/", EntryType::Directory, b"")?;
+    add("blobs/sha256/", EntryType::Directory, b"")?;
     for (hex, bytes) in &layout.blobs {
-        add(&format!("blobs/sha256/{hex}"), EntryType::Regular, bytes);
+        add(&format!("blobs/sha256/{hex}"), EntryType::Regular, bytes)?;
     }
-    add("index.json", EntryType::Regular, &layout.index_json);
+    add("index.json", EntryType::Regular, &layout.index_json)?;
     add(
         "manifest.json",
         EntryType::Regular,
         &layout.docker_manifest_json,
-    );
-    add("oci-layout", EntryType::Regular, oci::OCI_LAYOUT.as_bytes());
-    tar.into_inner().expect("archive into memory")
+    )?;
+    add("oci-layout", EntryType::Regular, oci::OCI_LAYOUT.as_bytes())?;
+    tar.into_inner()
 }
 
 #[cfg(test)]
