@@ -14,7 +14,7 @@ const MAX_SYMLINK_HOPS: usize = 40;
 /// at run time, the last component included. Returns the entry it names, or `None` when
 /// the image does not hold it (a dangling link, a link leaving the image, the root itself).
 ///
-/// Errors: a chain of more than [`MAX_SYMLINK_HOPS`] links, as `symlink loop: /a -> b, …`.
+/// Errors: more than [`MAX_SYMLINK_HOPS`] links, a loop or not (see `too_many_links`).
 pub(super) fn follow<'a>(
     entries: &'a BTreeMap<String, Entry>,
     path: &str,
@@ -36,13 +36,7 @@ pub(super) fn follow<'a>(
             Some(EntryKind::Symlink { target }) => {
                 chain.push(format!("/{here} -> {target}"));
                 if chain.len() > MAX_SYMLINK_HOPS {
-                    let mut seen = BTreeSet::new();
-                    let cycle: Vec<&str> = chain
-                        .iter()
-                        .take_while(|hop| seen.insert(hop.as_str()))
-                        .map(String::as_str)
-                        .collect();
-                    return Err(format!("symlink loop: {}, …", cycle.join(", ")));
+                    return Err(too_many_links(&chain));
                 }
                 resolved.pop();
                 if target.starts_with('/') {
@@ -56,6 +50,35 @@ pub(super) fn follow<'a>(
         }
     }
     Ok(entries.get(&resolved.join("/")))
+}
+
+/// The message for a lookup that met more than [`MAX_SYMLINK_HOPS`] links: the loop it
+/// went round (`symlink loop: /a -> b, /b -> a, …`), or a chain too long for Linux; at
+/// most four links are shown.
+fn too_many_links(chain: &[String]) -> String {
+    let mut seen = BTreeSet::new();
+    let distinct = chain
+        .iter()
+        .take_while(|hop| seen.insert(hop.as_str()))
+        .count();
+    let shown = |hops: &[String]| {
+        let mut text = hops[..hops.len().min(4)].join(", ");
+        text.push_str(", …");
+        text
+    };
+    if distinct < chain.len() {
+        let more = if distinct > 4 {
+            format!(" ({distinct} links)")
+        } else {
+            String::new()
+        };
+        format!("symlink loop: {}{more}", shown(&chain[..distinct]))
+    } else {
+        format!(
+            "more than {MAX_SYMLINK_HOPS} symlinks in a row, where Linux gives up (ELOOP): {}: link to the end of the chain directly",
+            shown(chain)
+        )
+    }
 }
 
 /// Checks `config` against the image's `entries` (validated, loop-free):

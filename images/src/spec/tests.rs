@@ -554,3 +554,31 @@ fn type_errors_show_their_line_in_toml_words() {
         "{e}"
     );
 }
+
+#[test]
+fn a_long_chain_of_links_is_not_called_a_loop_and_long_messages_are_cut() {
+    let mut text = String::from("name = \"a\"\n");
+    for i in 0..45 {
+        text.push_str(&format!(
+            "[[symlinks]]\npath = \"/l{i}\"\ntarget = \"l{}\"\n",
+            i + 1
+        ));
+    }
+    let e = bad(&text);
+    assert_eq!(
+        e,
+        "t.toml: symlinks[0] \"/l0\": more than 40 symlinks in a row, where Linux gives up (ELOOP): /l0 -> l1, /l1 -> l2, /l2 -> l3, /l3 -> l4, …: link to the end of the chain directly"
+    );
+    let mut text = String::from("name = \"a\"\n");
+    for i in 0..6 {
+        text.push_str(&format!(
+            "[[symlinks]]\npath = \"/r{i}\"\ntarget = \"r{}\"\n",
+            (i + 1) % 6
+        ));
+    }
+    let e = bad(&text);
+    assert_eq!(
+        e,
+        "t.toml: symlinks[0] \"/r0\": symlink loop: /r0 -> r1, /r1 -> r2, /r2 -> r3, /r3 -> r4, … (6 links)"
+    );
+}
