@@ -368,11 +368,18 @@ fn validate(spec: &str, raw: RawSpec) -> Result<Spec, SpecError> {
         message,
     };
     if !valid_name(&raw.name) {
+        // `host:port/app` or `app:1.0`: Docker's full reference, not a name.
+        let why = if raw.name.contains([':', '@']) {
+            ": a name holds no registry port, tag or digest (set version = … for a tag; \
+             the registry comes when pushing: skopeo copy oci-archive:… docker://host:port/<name>)"
+        } else {
+            ""
+        };
         return Err(err(
             Some("name".into()),
             format!(
-                "invalid image name {:?}: use lower-case letters, digits and single . _ - / between them",
-                raw.name
+                "invalid image name {}: use lower-case letters, digits and single . _ - / between them{why}",
+                quoted(&raw.name)
             ),
         ));
     }

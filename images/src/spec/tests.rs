@@ -582,3 +582,16 @@ fn a_long_chain_of_links_is_not_called_a_loop_and_long_messages_are_cut() {
         "t.toml: symlinks[0] \"/r0\": symlink loop: /r0 -> r1, /r1 -> r2, /r2 -> r3, /r3 -> r4, … (6 links)"
     );
 }
+
+#[test]
+fn a_full_reference_as_name_says_where_tag_and_registry_go() {
+    for name in ["localhost:5000/app", "app:1.0", "app@sha256:00"] {
+        let e = bad(&format!("name = \"{name}\"\n"));
+        assert_eq!(
+            e,
+            format!("t.toml: name: invalid image name \"{name}\": use lower-case letters, digits and single . _ - / between them: a name holds no registry port, tag or digest (set version = … for a tag; the registry comes when pushing: skopeo copy oci-archive:… docker://host:port/<name>)")
+        );
+    }
+    let e = bad(&format!("name = \"{}\"\n", "A".repeat(100)));
+    assert!(e.len() < 200, "a long name is cut: {e}");
+}
