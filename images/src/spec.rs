@@ -40,9 +40,11 @@
 //! target = "busybox"
 //! ```
 //!
-//! Unknown keys are errors. Entry paths are absolute and normalised (`.`, `..`, repeated `/`); a path that
-//! leaves the image root, a duplicate path, an entry under a file or symlink, a bad mode and
-//! a symlink loop are errors naming the spec file and the entry (`files[2] "/bin/sh"`).
+//! Unknown keys are errors. Entry paths are absolute and normalised (`.`, `..`, repeated
+//! `/`); a relative path, a path that leaves the image root, a duplicate path, an entry
+//! under a file or symlink, a bad mode and a symlink loop are errors naming the spec file
+//! and the entry (`files[2] "/bin/sh"`). What the config's program, `WorkingDir` and
+//! `Volumes` name in the image is checked by `resolve`; `StopSignal` by [`crate::signal`].
 //! Parent directories that no entry names are added with mode 0755. `version` must be a
 //! Docker tag; label and annotation keys must not be empty; an `org.opencontainers.image.created`
 //! must be an RFC 3339 time; `org.opencontainers.image.ref.name` is the kit's (the tag).
@@ -309,9 +311,10 @@ impl fmt::Display for Platform {
 
 /// Parses and validates the TOML text of one spec. `spec` names the file in errors.
 ///
-/// Errors: a [`SpecError`] naming the spec and the entry (or TOML line): unknown keys,
-/// bad names, modes, platforms or env entries, paths leaving the root, duplicate paths,
-/// entries under files or symlinks, symlink loops.
+/// Errors: a [`SpecError`] naming the spec and the entry (or TOML line): unknown keys and
+/// wrong types, bad names, modes, platforms, hosts, env entries or stop signals, relative
+/// paths or paths leaving the root, duplicate paths, entries under files or symlinks,
+/// symlink loops, a program without an execute bit, a `WorkingDir` or volume that is a file.
 pub fn parse(spec: &str, text: &str) -> Result<Spec, SpecError> {
     let raw: RawSpec = toml::from_str(text).map_err(|e| toml_error(spec, text, &e))?;
     validate(spec, raw)
