@@ -16,7 +16,8 @@
 //!   or `..`), a non-zero timeout or none, prefixes within their family, and, when no
 //!   `--addr` is given, exactly the exact addresses of `WEAVE_CIDR` as the grammar reads
 //!   them; an exec without the skip switch comes from `WEAVE_CIDR=none`;
-//! - a usage error is a non-empty message; one about `WEAVE_CIDR` is the grammar's own.
+//! - a usage error is one non-empty line (the waiter prints every failure as one line); one
+//!   about `WEAVE_CIDR` is the grammar's own.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -79,6 +80,8 @@ pub fn check(data: &[u8]) {
         Ok(Action::Quit | Action::Print(_)) => {}
         Err(e) => {
             assert!(!e.0.trim().is_empty(), "empty usage error");
+            // waiter/README.md: every failure prints one line on stderr.
+            assert!(!e.0.contains('\n'), "a usage error of several lines: {:?}", e.0);
             if e.0.starts_with("invalid WEAVE_CIDR ") {
                 let value = weave_cidr.expect("a WEAVE_CIDR error without WEAVE_CIDR");
                 let grammar = cidr::parse(&value).expect_err("the grammar accepts it");
