@@ -8,7 +8,9 @@
 //!   present as a directory, and modes within 0o7777;
 //! - nothing is lost: every `[[files]]`, `[[dirs]]` and `[[symlinks]]` table of the text (read
 //!   here with the plain TOML reader) has its entry, of its kind, named by its origin;
-//! - volumes are absolute and normalised.
+//! - volumes are absolute and normalised; a `version` is a Docker tag (restated from
+//!   distribution/reference: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`); no label or annotation
+//!   key is blank.
 
 use images::spec::{self, EntryKind, Spec};
 
@@ -40,6 +42,13 @@ pub fn check(data: &[u8]) {
                 let rest = v.strip_prefix('/').expect("an absolute volume");
                 assert!(is_normal(rest), "volume {v:?}");
             }
+            if let Some(v) = &spec.version {
+                assert!(is_tag(v), "version {v:?} is not a tag");
+            }
+            let keys = spec.config.labels.keys().chain(spec.annotations.keys());
+            for key in keys {
+                assert!(!key.trim().is_empty(), "blank key {key:?}");
+            }
         }
     }
 }
@@ -50,6 +59,14 @@ fn is_normal(path: &str) -> bool {
         && path
             .split('/')
             .all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
+fn is_tag(v: &str) -> bool {
+    let mut chars = v.chars();
+    let first = chars.next();
+    v.len() <= 128
+        && first.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
 fn check_entries(spec: &Spec) {
@@ -122,6 +139,22 @@ mod tests {
             "name = [",
         ] {
             check(text.as_bytes());
+        }
+    }
+
+    #[test]
+    fn the_seeds_are_accepted_but_the_refused_one() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/image_spec");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let refused = path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("refused");
+            let parsed = spec::parse(NAME, &text);
+            assert_eq!(parsed.is_err(), refused, "{}: {parsed:?}", path.display());
         }
     }
 

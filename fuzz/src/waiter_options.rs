@@ -81,7 +81,11 @@ pub fn check(data: &[u8]) {
         Err(e) => {
             assert!(!e.0.trim().is_empty(), "empty usage error");
             // waiter/README.md: every failure prints one line on stderr.
-            assert!(!e.0.contains('\n'), "a usage error of several lines: {:?}", e.0);
+            assert!(
+                !e.0.contains('\n'),
+                "a usage error of several lines: {:?}",
+                e.0
+            );
             if e.0.starts_with("invalid WEAVE_CIDR ") {
                 let value = weave_cidr.expect("a WEAVE_CIDR error without WEAVE_CIDR");
                 let grammar = cidr::parse(&value).expect_err("the grammar accepts it");
