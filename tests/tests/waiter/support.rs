@@ -48,30 +48,28 @@ pub const APP: &str = r#"echo run >> "$1"; echo "pid=$$"; cat "/sys/class/net/$2
 pub const APP_BY_ADDR: &str = r#"echo run >> "$1"; echo "pid=$$"; link=$(ip -o -4 addr show to "$2" | awk '{print $2}'); cat "/sys/class/net/$link/flags"; ip -o -4 addr show dev "$link" | awk '{print $4}'; echo "link=$link""#;
 
 /// A file the app appends one line to per run; removed on drop.
-pub struct Marker(PathBuf);
+pub struct Marker(tempfile::NamedTempFile);
 
 impl Marker {
-    /// A new, absent file under the temporary directory.
+    /// A new, empty file under the temporary directory.
     pub fn new() -> Marker {
-        Marker(std::env::temp_dir().join(e2e::docker::unique("waiter-marker")))
+        let file = tempfile::Builder::new()
+            .prefix("waiter-marker-")
+            .tempfile()
+            .expect("a marker file");
+        Marker(file)
     }
 
     /// How many times the app ran.
     pub fn runs(&self) -> usize {
-        std::fs::read_to_string(&self.0)
+        std::fs::read_to_string(self.0.path())
             .map(|s| s.lines().count())
             .unwrap_or(0)
     }
 
     /// The path, for the app's argv.
     pub fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for Marker {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        self.0.path().to_str().unwrap()
     }
 }
 

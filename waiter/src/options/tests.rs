@@ -560,3 +560,12 @@ fn compatibility_switches() {
         Ok(Action::Wait(_))
     ));
 }
+
+#[test]
+fn a_refused_word_with_a_newline_keeps_the_message_on_one_line() {
+    let err = run(&["--x\ny", "app"], &[]).unwrap_err();
+    assert!(
+        err.0.starts_with("Unrecognized argument: --x\\ny; usage: "),
+        "{err}"
+    );
+}
