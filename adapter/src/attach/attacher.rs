@@ -53,11 +53,14 @@ pub struct Attacher {
     backend: Arc<dyn Backend>,
     policy: Policy,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    /// The last failed attach of each container (when, and why): the events follower
-    /// usually hears of a start before the client's post-hook does, so when its attach
-    /// fails and kills the container, the client's attach finds it stopped and must
-    /// report that failure rather than "nothing to do". Cleared by a successful attach.
-    failures: Mutex<HashMap<String, (Instant, String)>>,
+    /// The last failed attach of each container (when, why, and the pid of the run it
+    /// failed for): the events follower usually hears of a start before the client's
+    /// post-hook does, so when its attach fails and kills the container, the client's
+    /// attach finds it stopped, or still dying under the same pid, and must report that
+    /// failure rather than "nothing to do" or what a dying container does to a second try
+    /// (a Docker network connect then returns without an endpoint). Cleared by a
+    /// successful attach.
+    failures: Mutex<HashMap<String, Failure>>,
 }
 
 impl Attacher {
@@ -162,7 +165,7 @@ impl Attacher {
             Locked::Skipped(Skip::NotRunning) if on_failure == OnFailure::KillContainer => {
                 let earlier = self.failures().remove(&facts.id);
                 match earlier {
-                    Some((_, why)) => Err(AttachError::FailedEarlier {
+                    Some(Failure { why, .. }) => Err(AttachError::FailedEarlier {
                         container: facts.name,
                         why,
                     }),
@@ -172,23 +175,43 @@ impl Attacher {
             Locked::Skipped(skip) => Ok(Outcome::Skipped(skip)),
             Locked::Failed(target, e) => {
                 tracing::error!("attach of {target} failed: {e}");
-                self.remember_failure(&target.id, e.to_string());
+                self.remember_failure(&target, e.to_string());
                 self.fail(&target, on_failure).await;
                 Err(e)
+            }
+            Locked::FailedBefore(target, why) => {
+                self.fail(&target, on_failure).await;
+                Err(AttachError::FailedEarlier {
+                    container: target.name,
+                    why,
+                })
             }
         }
     }
 
-    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, String)>> {
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, Failure>> {
         self.failures.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records that the attach of container `id` failed with `why`, forgetting records
-    /// older than [`FAILURE_MEMORY`].
-    fn remember_failure(&self, id: &str, why: String) {
+    /// Records that the attach of `target` failed with `why`, forgetting records older than
+    /// [`FAILURE_MEMORY`].
+    fn remember_failure(&self, target: &Target, why: String) {
         let mut failures = self.failures();
-        failures.retain(|_, (when, _)| when.elapsed() < FAILURE_MEMORY);
-        failures.insert(id.to_string(), (Instant::now(), why));
+        failures.retain(|_, f| f.when.elapsed() < FAILURE_MEMORY);
+        let failure = Failure {
+            when: Instant::now(),
+            why,
+            pid: target.pid,
+        };
+        failures.insert(target.id.clone(), failure);
+    }
+
+    /// Why the attach of this very run of `target` (same pid) failed before, if it did.
+    fn failed_before(&self, target: &Target) -> Option<String> {
+        self.failures()
+            .get(&target.id)
+            .filter(|f| f.pid == target.pid)
+            .map(|f| f.why.clone())
     }
 
     /// Inspects `id_or_name`; `Ok(None)` when there is no such container.
@@ -213,6 +236,11 @@ impl Attacher {
             Ok(t) => t,
             Err(skip) => return Ok(Locked::Skipped(skip)),
         };
+        // This run's attach failed already (and its failure rule was applied): the
+        // container is dying; a second try would only report what that does to it.
+        if let Some(why) = self.failed_before(&target) {
+            return Ok(Locked::FailedBefore(target, why));
+        }
         Ok(match self.backend.attach(&target).await {
             Ok(()) => Locked::Attached(target),
             Err(e) => Locked::Failed(target, e),
@@ -249,12 +277,24 @@ impl Attacher {
     }
 }
 
+/// A failed attach, remembered (see [`Attacher`]'s `failures`).
+#[derive(Debug)]
+struct Failure {
+    when: Instant,
+    why: String,
+    /// The container's first process when it failed: a later run has another.
+    pid: u32,
+}
+
 /// What one attach under the container's lock came to.
 enum Locked {
     Attached(Target),
     Skipped(Skip),
     /// The backend failed for this target: the caller applies [`OnFailure`].
     Failed(Target, AttachError),
+    /// An attach of this same run failed before, for this reason: the caller applies its
+    /// [`OnFailure`] too (a waiting client kills the container, not only its process).
+    FailedBefore(Target, String),
 }
 
 /// SIGKILL to the container's first process (the waiter, still blocked on netlink).
