@@ -42,7 +42,7 @@ use lookup::Lookup;
 pub const PIN_ATTEMPTS: u32 = 3;
 
 /// Waits (ms) before connecting again while Docker says the network is gone
-/// ([`Network::connect`]): about 3 s in all.
+/// ([`Network::connect`]), or pausing again after the runtime failed to: about 3 s in all.
 const GONE_RETRIES: [u64; 5] = [100, 200, 400, 800, 1600];
 
 /// True when Docker answered that the network is not found (404 `network … not found`).
@@ -51,6 +51,17 @@ fn network_gone(e: &bollard::errors::Error) -> bool {
         e,
         bollard::errors::Error::DockerResponseServerError { status_code: 404, message }
             if message.starts_with("network ") && message.ends_with(" not found")
+    )
+}
+
+/// True when Docker answered 500: the runtime failed (not 409, a container not running).
+fn runtime_failed(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            ..
+        }
     )
 }
 
@@ -161,18 +172,32 @@ impl Network {
             .map_err(self.docker_error(target, "cannot disconnect it from"))
     }
 
+    /// Pauses or unpauses the container. A pause the runtime could not complete is tried
+    /// again: runc gives up with `unable to freeze` when the cgroup freezer does not settle
+    /// in time, which a loaded host sees (measured with Engine 28.5 and runc 1.1 on two
+    /// busy cores).
     async fn set_paused(&self, target: &Target, paused: bool) -> Result<(), AttachError> {
-        let (result, what) = match paused {
-            true => (
-                docker::pause(&self.docker, &target.id).await,
-                "cannot pause it to allocate on",
-            ),
-            false => (
-                docker::unpause(&self.docker, &target.id).await,
-                "cannot unpause it after",
-            ),
-        };
-        result.map_err(self.docker_error(target, what))
+        let mut delays = GONE_RETRIES.iter();
+        loop {
+            let (result, what) = match paused {
+                true => (
+                    docker::pause(&self.docker, &target.id).await,
+                    "cannot pause it to allocate on",
+                ),
+                false => (
+                    docker::unpause(&self.docker, &target.id).await,
+                    "cannot unpause it after",
+                ),
+            };
+            match (result, delays.next()) {
+                (Ok(()), _) => return Ok(()),
+                (Err(e), Some(ms)) if paused && runtime_failed(&e) => {
+                    tracing::info!("{target}: {e}; pausing again in {ms} ms");
+                    tokio::time::sleep(Duration::from_millis(*ms)).await;
+                }
+                (Err(e), _) => return Err(self.docker_error(target, what)(e)),
+            }
+        }
     }
 
     /// True when the container's only process is the waiter (it has not run its app).
