@@ -17,7 +17,7 @@ use std::net::Ipv4Addr;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use e2e::cluster::{Cluster, BUSYBOX};
+use e2e::cluster::{self, Cluster, BUSYBOX};
 use e2e::docker::unique;
 use e2e::netns::eventually;
 use e2e::proxy::stderr;
@@ -295,6 +295,8 @@ pub fn manager_stopped(c: &Cluster) {
         .status
         .success();
     c.stop_daemon(MANAGER);
+    // The manager back for the scenarios after this one, also when this one fails.
+    let _back = ManagerBack(c, MANAGER);
 
     let (exact, alloc, fresh) = (
         unique("px-nomgr-x"),
@@ -363,8 +365,22 @@ pub fn manager_stopped(c: &Cluster) {
         let listed = c.docker_ok(3, &["ps", "-aq", "--filter", &format!("name={fresh}")]);
         assert_eq!(listed, "", "{fresh} was created on host 3");
     }
-    // The manager back, for the scenarios after this one.
-    c.start_daemon(MANAGER);
+}
+
+/// Starts host `.1`'s dockerd again when dropped.
+struct ManagerBack<'a>(&'a Cluster, usize);
+
+impl Drop for ManagerBack<'_> {
+    fn drop(&mut self) {
+        let n = self.1.to_string();
+        let out = cluster::run_script(&["start", &self.0.id, &n], cluster::DOWN_TIMEOUT);
+        if !out.status.success() {
+            eprintln!(
+                "host {n}: dockerd did not start again: {}",
+                e2e::output_text(&out)
+            );
+        }
+    }
 }
 
 fn logs(c: &Cluster, n: usize, name: &str) -> String {
