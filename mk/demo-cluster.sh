@@ -81,7 +81,7 @@ on() {
 
 host=3 say export DOCKER_HOST=unix://$dir/h3.sock
 host=3 say docker run -d --name server --label "$label" -e WEAVE_CIDR="$server_ip/16" $example --iface any --serve $port
-on 3 run -d --name server --label "$label" -e WEAVE_CIDR="$server_ip/16" $example --iface any --serve $port >/dev/null
+on 3 run -d --name server --label "$label" -e WEAVE_CIDR="$server_ip/16" $example --iface any --serve $port >/dev/null || exit
 
 declare -A reached
 for n in 2 1; do
@@ -89,8 +89,11 @@ for n in 2 1; do
   [ "$n" = 1 ] && cidr=net:default
   host=$n say export DOCKER_HOST=unix://$dir/h$n.sock
   host=$n say docker run --rm --label "$label" -e WEAVE_CIDR="$cidr" $example --iface any --reach "$server_ip:$port"
-  out=$(on "$n" run --rm --label "$label" -e WEAVE_CIDR="$cidr" $example --iface any --reach "$server_ip:$port" 2>&1) || true
+  rc=0
+  out=$(on "$n" run --rm --label "$label" -e WEAVE_CIDR="$cidr" $example --iface any --reach "$server_ip:$port" 2>&1) || rc=$?
   echo "$out"
+  # A Ctrl-C the CLI passed on to the container ends it with 130; bash then runs no trap.
+  [ "$rc" -eq 130 ] && exit 130
   mine=$(grep -o "inet $net\.[0-9.]*/[0-9]*" <<<"$out" | head -1 | cut -d' ' -f2)
   if grep -q "^reached $server_ip:$port at the first try: hello from .*$server_ip" <<<"$out"; then
     reached[$n]="host $n (${mine:-?}) reached host 3 ($server_ip) at its first instruction"
