@@ -252,6 +252,29 @@ async fn latency(
     Ok(())
 }
 
+/// The create decision alone, 200 times (Entrypoint given, so no image inspect): what the
+/// network backend's inspect of its network adds to each create.
+async fn decision(row: &str, d: &Daemon, hooks: &WeaveHooks, cidr: &str) -> anyhow::Result<()> {
+    let (k, v) = d.label.split_once('=').unwrap();
+    let body = json!({
+        "Image": EXAMPLE, "Entrypoint": ["/weavewait-example"],
+        "Env": [format!("WEAVE_CIDR={cidr}")], "Labels": {k: v}, "HostConfig": {}
+    })
+    .to_string();
+    let mut took = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        let decided = hooks.create(body.as_bytes()).await;
+        took.push(t.elapsed().as_secs_f64() * 1e3);
+        anyhow::ensure!(
+            matches!(decided, Decision::Rewrite(_)),
+            "{row}: {decided:?}"
+        );
+    }
+    println!("  {row:<44} create decision: {}", p50_p99(took));
+    Ok(())
+}
+
 /// A proxy process for the bursts, killed on drop.
 struct ProxyProcess {
     child: std::process::Child,
@@ -428,6 +451,7 @@ async fn network_rows(d: &Daemon, what: &str, net: &str, prefix: &str) -> anyhow
     let spec = BackendSpec::Network(net.to_string());
     let hooks = d.hooks(&spec, &BridgeConfig::default());
     let exact = |i: usize| format!("{prefix}.{}.{}/16", 10 + i / 200, 10 + i % 200);
+    decision(&format!("network:{what}, exact"), d, &hooks, &exact(0)).await?;
     latency(
         &format!("network:{what}, exact"),
         d,
@@ -497,6 +521,7 @@ fn main() -> anyhow::Result<()> {
         };
         let result = async {
             let hooks = local.hooks(&BackendSpec::Bridge, &bridge);
+            decision("bridge, exact", &local, &hooks, "10.215.0.10/16").await?;
             latency(
                 "bridge (veth into the namespace), exact",
                 &local,
