@@ -74,7 +74,7 @@ fn tls_listener_with_client_certificates() {
             "--tlscacert",
             &ca,
         ],
-        |_| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        move |_| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
     );
     let certs = pki.0.to_string_lossy().to_string();
     // The docker CLI's own TLS settings: DOCKER_TLS_VERIFY + DOCKER_CERT_PATH (ca.pem,
