@@ -2,6 +2,7 @@
 
 mod adapters;
 mod cli;
+mod daemon_restart;
 mod demo;
 mod stream;
 mod tls;
