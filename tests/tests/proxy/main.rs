@@ -4,6 +4,7 @@ mod adapters;
 mod cli;
 mod daemon_restart;
 mod demo;
+mod killed;
 mod stream;
 mod tls;
 mod weave;
