@@ -1,6 +1,7 @@
 //! End-to-end tests of `powerstrip-weave proxy` with the vanilla docker CLI: pass-through, the weave hooks, TLS, chained adapters, the demo.
 
 mod adapters;
+mod burst;
 mod cli;
 mod daemon_restart;
 mod demo;
