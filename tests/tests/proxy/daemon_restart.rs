@@ -2,7 +2,7 @@
 //! one is never restarted).
 //! - While it is down, every request gets a prompt 502 naming the daemon: the CLI's `ps`,
 //!   `run` and `exec`, a create, a start, attach and exec upgrades, a new `events` stream;
-//!   an `events` stream open when it went down ends instead of hanging.
+//!   an `events` stream and an upgraded attach open when it went down end, not hang.
 //! - When it is back, the same proxy process serves again, also on a client connection
 //!   kept alive across the restart; its events follower has re-subscribed (a container
 //!   started by another client is attached from its `start` event); a `--restart=always`
@@ -113,27 +113,27 @@ fn is_502_naming(what: &str, a: &Answer, d: &PrivateDaemon) -> Result<(), String
     ))
 }
 
-/// An `events` stream through the proxy, read on a thread of its own: reports when and
-/// how it ended.
-fn open_events(p: &Proxy) -> mpsc::Receiver<(Instant, String)> {
+/// A stream through the proxy that stays open (an `events` stream, an upgraded attach),
+/// read on a thread of its own once its head came with `status`: reports when and how it
+/// ended.
+fn open_stream(p: &Proxy, request: &str, status: &str) -> mpsc::Receiver<(Instant, String)> {
     let mut c = Client::connect(&socket(p)).expect("connect to the proxy");
     let s = c.stream();
-    s.write_all(b"GET /v1.41/events HTTP/1.1\r\nHost: docker\r\n\r\n")
-        .unwrap();
+    s.write_all(request.as_bytes()).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-    // The head first: the daemon's stream is open before the daemon goes.
+    // The head first: the daemon's side is open before the daemon goes.
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         assert_eq!(
-            s.read(&mut byte).expect("events head"),
+            s.read(&mut byte).expect("stream head"),
             1,
-            "events head cut"
+            "stream head cut"
         );
         head.push(byte[0]);
     }
     let head = String::from_utf8_lossy(&head).to_string();
-    assert!(head.starts_with("HTTP/1.1 200"), "events: {head}");
+    assert!(head.starts_with(status), "expected {status}: {head}");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut body = Vec::new();
@@ -152,7 +152,7 @@ fn open_events(p: &Proxy) -> mpsc::Receiver<(Instant, String)> {
         let _ = tx.send((
             Instant::now(),
             format!(
-                "{how} {} the final chunk",
+                "{how} {} a final chunk",
                 if last_chunk { "after" } else { "without" }
             ),
         ));
@@ -177,27 +177,38 @@ fn the_proxy_serves_on_across_a_dockerd_restart() {
     let mut kept = Client::connect(&socket(&p)).unwrap();
     let ping = request("GET", "/_ping", None);
     assert_eq!(kept.ask(&ping, DOWN_ANSWER).unwrap().status, 200);
-    let events = open_events(&p);
+    let events = open_stream(&p, &request("GET", "/v1.41/events", None), "HTTP/1.1 200");
+    let attached = open_stream(
+        &p,
+        &upgrade_request(
+            &format!("/v1.41/containers/{always}/attach?stream=1&stdout=1&stderr=1"),
+            None,
+        ),
+        "HTTP/1.1 101",
+    );
 
     let stopping = Instant::now();
     let took = d.stop();
     eprintln!("dockerd stopped in {:.1} s", took.as_secs_f64());
 
-    // The events stream open when the daemon went: ended, not hanging.
-    let (ended, how) = events.recv_timeout(Duration::from_secs(30)).expect(
-        "the events stream open through the proxy did not end within 30 s of the daemon's exit",
-    );
-    eprintln!(
-        "events stream open across the stop: {how}, {:.0} ms after SIGTERM (dockerd took {:.0} ms to exit)",
-        ended.duration_since(stopping).as_secs_f64() * 1e3,
-        took.as_secs_f64() * 1e3
-    );
+    // The streams open when the daemon went: ended, not hanging.
+    for (what, stream) in [("events stream", events), ("upgraded attach", attached)] {
+        let (ended, how) = stream.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
+            panic!("the {what} open through the proxy did not end within 30 s of the daemon's exit")
+        });
+        eprintln!(
+            "{what} open across the stop: {how}, {:.0} ms after SIGTERM (dockerd took {:.0} ms to exit)",
+            ended.duration_since(stopping).as_secs_f64() * 1e3,
+            took.as_secs_f64() * 1e3
+        );
+    }
 
     // Every request while it is down: a prompt 502 naming the daemon.
-    let create =
-        format!(r#"{{"Image":"{BUSYBOX}","Cmd":["true"],"Env":["WEAVE_CIDR=10.255.0.89/24"]}}"#);
+    let create = format!(
+        r#"{{"Image":"{BUSYBOX}","Entrypoint":["sh"],"Cmd":["-c","true"],"Env":["WEAVE_CIDR=10.255.0.89/24"]}}"#
+    );
     let create_image_only =
-        format!(r#"{{"Image":"{BUSYBOX}","Env":["WEAVE_CIDR=10.255.0.89/24"]}}"#);
+        format!(r#"{{"Image":"{BUSYBOX}","Cmd":["true"],"Env":["WEAVE_CIDR=10.255.0.89/24"]}}"#);
     let attach = format!("/v1.41/containers/{always}/attach?stream=1&stdout=1&stderr=1");
     let cases = [
         ("GET /_ping", request("GET", "/_ping", None)),
@@ -206,11 +217,11 @@ fn the_proxy_serves_on_across_a_dockerd_restart() {
             request("GET", "/v1.41/containers/json", None),
         ),
         (
-            "POST /containers/create (rewritten)",
+            "POST /containers/create (rewritten without the image)",
             request("POST", "/v1.41/containers/create", Some(&create)),
         ),
         (
-            "POST /containers/create (needs the image's config)",
+            "POST /containers/create (the merge needs the image's Entrypoint)",
             request("POST", "/v1.41/containers/create", Some(&create_image_only)),
         ),
         (
