@@ -14,13 +14,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use adapter::attach::attacher::{Attacher, OnFailure, Outcome};
 use adapter::attach::bridge::BridgeConfig;
-use adapter::attach::container::{Attacher, OnFailure, Outcome};
 use adapter::attach::BackendSpec;
 use adapter::commands::launch::ensure_volume_container;
-use adapter::hooks::Adapter;
-use adapter::rewrite::{RewriteConfig, DEFAULT_WAITER};
-use adapter::{docker, server};
+use adapter::docker;
+use adapter::hooks::WeaveHooks;
+use adapter::policy::rewrite::{RewriteConfig, DEFAULT_WAITER};
+use adapter::policy::Scope;
+use adapter::powerstrip::adapter::PowerstripAdapter;
+use adapter::powerstrip::server;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
 use serde_json::json;
@@ -101,10 +104,12 @@ async fn prehook_load(
     Ok(())
 }
 
-fn create_envelope(entrypoint: serde_json::Value, image: &str) -> Vec<u8> {
+/// A create the adapter rewrites: `label` is the value of the `pw.bench` label it is
+/// scoped to.
+fn create_envelope(entrypoint: serde_json::Value, image: &str, label: &str) -> Vec<u8> {
     let body = json!({
         "Hostname": "", "Env": ["WEAVE_CIDR=10.255.0.51/24"], "Cmd": ["x", "y"],
-        "Image": image, "Entrypoint": entrypoint, "Labels": {},
+        "Image": image, "Entrypoint": entrypoint, "Labels": {"pw.bench": label},
         "HostConfig": {"NetworkMode": "default", "VolumesFrom": null, "ShmSize": 0}
     });
     json!({
@@ -207,7 +212,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let d = docker::connect()?;
+        let d = docker::from_env()?;
         let bridge = format!("pwbench{}", std::process::id() % 100_000);
         let volume = format!("pw-bench-weavewait-{}", std::process::id());
         let bridge_cfg = BridgeConfig {
@@ -217,13 +222,10 @@ fn main() -> anyhow::Result<()> {
         let attacher = Arc::new(Attacher::new(
             d.clone(),
             BackendSpec::Bridge.build(&bridge_cfg),
-            DEFAULT_WAITER.to_string(),
-            Some(("pw.bench".to_string(), bridge.clone())),
+            RewriteConfig::default(),
+            Scope::new(Some(("pw.bench".to_string(), bridge.clone()))),
         ));
-        let adapter = Arc::new(Adapter {
-            rewrite: RewriteConfig::default(),
-            attacher: attacher.clone(),
-        });
+        let adapter = Arc::new(PowerstripAdapter::new(WeaveHooks::new(attacher.clone())));
         let listener = server::bind("127.0.0.1:0".parse()?).await?;
         let addr = listener.local_addr()?;
         tokio::spawn(server::serve(listener, adapter, std::future::pending()));
@@ -231,13 +233,13 @@ fn main() -> anyhow::Result<()> {
         prehook_load(
             "(Entrypoint given)",
             addr,
-            create_envelope(json!(["/app"]), "weavewait:latest"),
+            create_envelope(json!(["/app"]), "weavewait:latest", &bridge),
         )
         .await?;
         prehook_load(
             "(image lookup)",
             addr,
-            create_envelope(json!(null), "weavewait:latest"),
+            create_envelope(json!(null), "weavewait:latest", &bridge),
         )
         .await?;
 

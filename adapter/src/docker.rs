@@ -1,22 +1,51 @@
-//! The Docker Engine API, through bollard (honours `DOCKER_HOST`: `unix://` or `tcp://`).
-//! Only the calls the adapter needs, each with the shapes the pure cores take.
+//! The Docker Engine API through bollard: the one client constructor, and only the calls
+//! the adapter needs, each returning the shapes the policy core takes.
 
 use bollard::errors::Error;
 use bollard::query_parameters::{InspectContainerOptions, KillContainerOptions};
-use bollard::Docker;
+use bollard::{ClientVersion, Docker};
 
-use crate::rewrite::ImageConfig;
+use crate::addr::Addr;
+use crate::policy::create::ImageLookup;
+use crate::policy::rewrite::ImageConfig;
+use crate::policy::target::ContainerFacts;
 
-/// Connects to the daemon named by `DOCKER_HOST` (default `unix:///var/run/docker.sock`).
-/// Lazy: nothing is sent until the first call.
+/// The API version bollard is given: Docker 20.10's, which every later daemon still serves.
+/// (bollard joins each call's absolute path onto its base URL, which drops the version
+/// segment, so what reaches the daemon is unversioned and served at the daemon's own
+/// version.)
+const API_VERSION: ClientVersion = ClientVersion {
+    major_version: 1,
+    minor_version: 41,
+};
+
+/// Bound on each call, in seconds (bollard's unit).
+const CALL_TIMEOUT_SECS: u64 = 120;
+
+/// A client for the daemon at `addr`: a unix socket, or plain HTTP over `tcp://host:port`.
+/// Lazy: nothing is sent until the first call, so a daemon that is down only fails the
+/// calls made while it is.
 ///
-/// Errors: an unsupported `DOCKER_HOST` scheme.
-pub fn connect() -> anyhow::Result<Docker> {
-    Docker::connect_with_defaults().map_err(|e| {
-        anyhow::anyhow!(
-            "cannot use the Docker daemon at DOCKER_HOST: {e} (unix:// or tcp:// expected)"
-        )
-    })
+/// Errors: bollard refusing the address (a socket path that is not UTF-8).
+pub fn client(addr: &Addr) -> anyhow::Result<Docker> {
+    match addr {
+        Addr::Unix(path) => {
+            Docker::connect_with_socket(&path.to_string_lossy(), CALL_TIMEOUT_SECS, &API_VERSION)
+        }
+        Addr::Tcp { .. } => {
+            Docker::connect_with_http(&addr.to_string(), CALL_TIMEOUT_SECS, &API_VERSION)
+        }
+    }
+    .map_err(|e| anyhow::anyhow!("cannot use the Docker daemon at {addr}: {e}"))
+}
+
+/// A client for the daemon the docker CLI would use: `DOCKER_HOST`, else
+/// `unix:///var/run/docker.sock`.
+///
+/// Errors: `DOCKER_HOST` in another spelling than `unix:///path` or `tcp://host:port`.
+pub fn from_env() -> anyhow::Result<Docker> {
+    let host = std::env::var("DOCKER_HOST").ok();
+    client(&Addr::docker(None, host.as_deref())?)
 }
 
 /// True when `e` is Docker's 404 (no such image/container).
@@ -46,26 +75,17 @@ pub async fn image_config(docker: &Docker, name: &str) -> Result<Option<ImageCon
     }
 }
 
-/// What attach needs to know about a container (`GET /containers/{id}/json`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ContainerFacts {
-    /// Full id.
-    pub id: String,
-    /// Name without the leading `/`.
-    pub name: String,
-    /// Host pid of its first process; 0 when not running.
-    pub pid: u32,
-    /// `State.Running`.
-    pub running: bool,
-    /// `Config.Entrypoint` (the merged one Docker stored).
-    pub entrypoint: Vec<String>,
-    /// `Config.Env`.
-    pub env: Vec<String>,
-    /// `Config.Labels`.
-    pub labels: std::collections::HashMap<String, String>,
+/// [`image_config`] as the create decision takes it.
+pub async fn image_lookup(docker: &Docker, name: &str) -> ImageLookup {
+    match image_config(docker, name).await {
+        Ok(Some(config)) => ImageLookup::Found(config),
+        Ok(None) => ImageLookup::Missing,
+        Err(e) => ImageLookup::Failed(e.to_string()),
+    }
 }
 
-/// Inspects container `id_or_name`; `Ok(None)` when there is no such container.
+/// Inspects container `id_or_name` (`GET /containers/{id}/json`); `Ok(None)` when there is
+/// no such container.
 pub async fn container_facts(
     docker: &Docker,
     id_or_name: &str,
@@ -92,7 +112,19 @@ pub async fn container_facts(
         entrypoint: config.entrypoint.unwrap_or_default(),
         env: config.env.unwrap_or_default(),
         labels: config.labels.unwrap_or_default(),
+        network_mode: c.host_config.and_then(|hc| hc.network_mode),
     }))
+}
+
+/// `State.Running` and `State.ExitCode` of `container` as Docker reports them; `None` when
+/// it cannot be inspected.
+pub async fn run_state(docker: &Docker, container: &str) -> Option<(Option<bool>, Option<i64>)> {
+    let state = docker
+        .inspect_container(container, None::<InspectContainerOptions>)
+        .await
+        .ok()?
+        .state?;
+    Some((state.running, state.exit_code))
 }
 
 /// `POST /containers/{id}/kill` with SIGKILL. A container that already stopped is fine.

@@ -1,5 +1,5 @@
 //! Following Docker's `/events` for container `start` (restart policies, `docker start`
-//! from other clients) and catching up on containers left waiting (DESIGN §5).
+//! from other clients) and catching up on containers left waiting (docs/design.md §5).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use std::time::Duration;
 use bollard::query_parameters::{EventsOptions, ListContainersOptions};
 use futures::StreamExt;
 
-use crate::attach::container::{Attacher, OnFailure, Outcome};
+use crate::attach::attacher::{Attacher, OnFailure, Outcome};
 
 /// First and longest wait between re-subscriptions to `/events`.
 pub const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
@@ -24,7 +24,7 @@ fn filters(attacher: &Attacher, event: bool) -> HashMap<String, Vec<String>> {
     } else {
         f.insert("status".to_string(), vec!["running".to_string()]);
     }
-    if let Some((k, v)) = attacher.label() {
+    if let Some((k, v)) = attacher.policy().scope.label() {
         f.insert("label".to_string(), vec![format!("{k}={v}")]);
     }
     f
@@ -33,7 +33,7 @@ fn filters(attacher: &Attacher, event: bool) -> HashMap<String, Vec<String>> {
 /// Attaches every running container still asking for it, with retries and backoff; never
 /// kills (the container keeps waiting when attaching fails). Returns how many were attached
 /// or already attached.
-pub async fn attach_waiting(attacher: &Attacher) -> usize {
+pub async fn attach_waiting(attacher: &Arc<Attacher>) -> usize {
     let opts = ListContainersOptions {
         filters: Some(filters(attacher, false)),
         ..Default::default()

@@ -2,13 +2,40 @@
 
 use std::io::{IsTerminal, Write};
 
-use adapter::commands;
 use adapter::commands::cli::{self, Command, Parsed};
+use adapter::commands::{adapter as powerstrip_adapter, attach, launch, proxy};
+use adapter::panics;
+
+// A panic must end only the task it happened in (a connection, an attach), never the proxy
+// and every client behind it: that needs unwinding.
+#[cfg(not(panic = "unwind"))]
+compile_error!("powerstrip-weave must be built with panic = \"unwind\" (see Cargo.toml)");
 
 fn main() {
+    let command = parse_or_exit();
+    init_logs();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(&format!("cannot start the runtime: {e}")));
+    let result = runtime.block_on(async move {
+        match command {
+            Command::Adapter(args) => powerstrip_adapter::run(args).await,
+            Command::Launch(args) => launch::run(args).await,
+            Command::Attach(args) => attach::run(args).await,
+            Command::Proxy(args) => proxy::run(args).await,
+        }
+    });
+    if let Err(e) = result {
+        fail(&format!("{e:#}"));
+    }
+}
+
+/// The subcommand asked for; `--help`, `--version` and usage errors print and exit here.
+fn parse_or_exit() -> Command {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let command = match cli::parse(&args) {
+    match cli::parse(&args) {
         Parsed::Run(command) => *command,
         Parsed::Exit { text, status } => {
             // A closed stdout or stderr must not turn --help into a panic.
@@ -19,7 +46,11 @@ fn main() {
             };
             std::process::exit(status);
         }
-    };
+    }
+}
+
+/// Logs to stderr (`RUST_LOG`, default `info`), panics included.
+fn init_logs() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         // Colour codes only for a person at a terminal, never into a file or journal.
@@ -29,26 +60,10 @@ fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("powerstrip-weave: cannot start the runtime: {e}");
-            std::process::exit(1);
-        }
-    };
-    let result = runtime.block_on(async move {
-        match command {
-            Command::Adapter(args) => commands::adapter::run(args).await,
-            Command::Launch(args) => commands::launch::run(args).await,
-            Command::Attach(args) => commands::attach::run(args).await,
-            Command::Proxy(args) => commands::proxy::run(args).await,
-        }
-    });
-    if let Err(e) = result {
-        eprintln!("powerstrip-weave: {e:#}");
-        std::process::exit(1);
-    }
+    panics::log_panics();
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("{}: {message}", cli::PROGRAM);
+    std::process::exit(1);
 }

@@ -27,17 +27,10 @@ pub fn require(present: bool, what: &str) -> bool {
     false
 }
 
-/// True when this process runs as root (network namespaces and veth need it).
+/// True when this process runs as root (effective uid 0: network namespaces and veth
+/// need it).
 pub fn is_root() -> bool {
-    // SAFETY-free: reading /proc avoids a libc dependency here.
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
+    nix::unistd::geteuid().is_root()
 }
 
 /// True when `program --version`-style probe `args` runs and exits 0.

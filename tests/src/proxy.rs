@@ -33,26 +33,22 @@ pub fn prerequisites() -> bool {
     )
 }
 
-/// A scratch directory removed on drop.
-pub struct TempDir(pub PathBuf);
+/// A scratch directory (tempfile's), removed on drop; `.0` is its path.
+pub struct TempDir(pub PathBuf, tempfile::TempDir);
 
 impl TempDir {
-    /// Creates `$TMPDIR/<unique prefix>`.
+    /// Creates `$TMPDIR/<prefix>-<random>`.
     pub fn new(prefix: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(unique(prefix));
-        std::fs::create_dir_all(&dir).expect("cannot create a temporary directory");
-        TempDir(dir)
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{prefix}-"))
+            .tempdir()
+            .expect("cannot create a temporary directory");
+        TempDir(dir.path().to_path_buf(), dir)
     }
 
     /// A path inside the directory.
     pub fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.1.path().join(name)
     }
 }
 

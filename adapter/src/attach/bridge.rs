@@ -1,26 +1,21 @@
 //! The native `bridge` backend (default): a veth pair whose host end is a port of a Linux
 //! bridge (`weave`, created if missing) and whose peer is created directly in the
 //! container's network namespace as `ethwe`; addresses are added, then the link is set up
-//! last, so the waiter sees a complete interface the moment it is up.
+//! last, so the waiter sees a complete interface the moment it is up. It assigns exact
+//! addresses only ([`crate::policy::allocation`]).
 //!
 //! The bridge gets no address: containers on it reach each other at layer 2. To reach
 //! them from the host, give the bridge an address in their subnet
-//! (`ip addr add 10.255.0.1/24 dev weave`). When the kernel passes bridged IPv4 through
-//! iptables (`net.bridge.bridge-nf-call-iptables = 1`, as Docker sets it, with a FORWARD
-//! policy of DROP), a bridge we create also gets `iptables -I FORWARD -i <bridge> -o
-//! <bridge> -j ACCEPT`, as Weave Net did, so its ports can talk.
-
-use std::net::{IpAddr, Ipv4Addr};
-use std::process::Stdio;
+//! (`ip addr add 10.255.0.1/24 dev weave`). A bridge we create also gets the FORWARD rule
+//! of [`firewall`](super::firewall) unless `--no-firewall`.
 
 use futures::future::BoxFuture;
-use futures::TryStreamExt;
-use rtnetlink::packet_route::address::AddressAttribute;
-use rtnetlink::packet_route::link::{InfoData, InfoVeth, LinkAttribute};
-use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth};
-use weave_cidr::{CidrItem, Ipv4Cidr};
+use nix::errno::Errno;
+use weave_cidr::Ipv4Cidr;
 
-use super::{netns, AttachError, Backend, Target};
+use super::netlink::{Netlink, NetlinkError};
+use super::{firewall, netns, AttachError, Backend, Target};
+use crate::policy::allocation::{exact_addresses, AllocationNeeded};
 
 /// Settings of the bridge backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,416 +45,233 @@ pub struct Bridge {
     cfg: BridgeConfig,
 }
 
-impl Bridge {
-    /// A backend attaching to `cfg.bridge`.
-    pub fn new(cfg: BridgeConfig) -> Self {
-        Bridge { cfg }
-    }
-}
-
 /// Host-side name of the veth for the container whose first process is `pid`
 /// (`vethwepl<pid>`, Weave's spelling; at most 15 bytes for any Linux pid).
 pub fn host_veth_name(pid: u32) -> String {
     format!("vethwepl{pid}")
 }
 
-/// The exact addresses to assign, or the items that need an allocation.
-pub fn exact_addresses(items: &[CidrItem]) -> Result<Vec<Ipv4Cidr>, Vec<CidrItem>> {
-    let needs_alloc: Vec<CidrItem> = items
-        .iter()
-        .filter(|i| !matches!(i, CidrItem::Ip(_)))
-        .copied()
-        .collect();
-    if items.is_empty() || !needs_alloc.is_empty() {
-        return Err(needs_alloc);
-    }
-    Ok(items
-        .iter()
-        .filter_map(|i| match i {
-            CidrItem::Ip(c) => Some(*c),
-            _ => None,
-        })
-        .collect())
-}
-
-fn nl(what: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> AttachError {
-    let what = what.into();
-    move |e| AttachError::Netlink {
-        what,
-        source: match e {
-            rtnetlink::Error::NetlinkError(m) => m.to_io(),
-            other => std::io::Error::other(other.to_string()),
-        },
-    }
-}
-
-fn is_errno(e: &rtnetlink::Error, errno: i32) -> bool {
-    matches!(e, rtnetlink::Error::NetlinkError(m) if m.raw_code() == -errno)
-}
-
-/// The index of link `name`, `None` when there is none.
-async fn link_index(handle: &Handle, name: &str) -> Result<Option<u32>, AttachError> {
-    let mut links = handle.link().get().match_name(name.to_string()).execute();
-    match links.try_next().await {
-        Ok(Some(link)) => Ok(Some(link.header.index)),
-        Ok(None) => Ok(None),
-        Err(e) if is_errno(&e, libc_enodev()) => Ok(None),
-        Err(e) => Err(nl(format!("cannot look up link {name}"))(e)),
-    }
-}
-
-/// The name of the bridge the host end of the container with `pid` (`vethwepl<pid>`, see
-/// [`host_veth_name`]) is plugged into (its `IFLA_MASTER`). `Ok(None)` when the container
-/// has no such veth or the veth is on no bridge.
+/// The name of the bridge the host end of the container with `pid` (see
+/// [`host_veth_name`]) is a port of. `Ok(None)` when the container has no such veth or the
+/// veth is on no bridge.
 ///
 /// Errors: netlink refusing the lookups.
-pub async fn bridge_of(pid: u32) -> Result<Option<String>, AttachError> {
-    let (conn, handle, _) = rtnetlink::new_connection().map_err(|source| AttachError::Netlink {
-        what: "cannot open netlink".to_string(),
-        source,
-    })?;
-    let conn = tokio::spawn(conn);
-    let found = bridge_of_link(&handle, &host_veth_name(pid)).await;
-    conn.abort();
-    found
-}
-
-async fn bridge_of_link(handle: &Handle, name: &str) -> Result<Option<String>, AttachError> {
-    let what = || format!("cannot look up link {name}");
-    let mut links = handle.link().get().match_name(name.to_string()).execute();
-    let link = match links.try_next().await {
-        Ok(Some(link)) => link,
-        Ok(None) => return Ok(None),
-        Err(e) if is_errno(&e, libc_enodev()) => return Ok(None),
-        Err(e) => return Err(nl(what())(e)),
-    };
-    let Some(master) = link.attributes.iter().find_map(|a| match a {
-        LinkAttribute::Controller(i) => Some(*i),
-        _ => None,
-    }) else {
+pub async fn bridge_of(pid: u32) -> Result<Option<String>, NetlinkError> {
+    let host = Netlink::open()?;
+    let Some(master) = host
+        .link(&host_veth_name(pid))
+        .await?
+        .and_then(|veth| veth.master)
+    else {
         return Ok(None);
     };
-    let mut masters = handle.link().get().match_index(master).execute();
-    let master = masters
-        .try_next()
-        .await
-        .map_err(nl(format!("cannot look up the bridge of {name}")))?;
-    Ok(master.and_then(|m| {
-        m.attributes.into_iter().find_map(|a| match a {
-            LinkAttribute::IfName(n) => Some(n),
-            _ => None,
-        })
-    }))
-}
-
-const fn libc_enodev() -> i32 {
-    nix::errno::Errno::ENODEV as i32
-}
-
-/// Inside the container: when `iface` exists, adds the missing addresses and sets it up
-/// (last). Returns whether it existed.
-async fn configure(
-    handle: Handle,
-    iface: String,
-    addrs: Vec<Ipv4Cidr>,
-) -> Result<bool, AttachError> {
-    let Some(index) = link_index(&handle, &iface).await? else {
-        return Ok(false);
-    };
-    let present: Vec<(IpAddr, u8)> = handle
-        .address()
-        .get()
-        .set_link_index_filter(index)
-        .execute()
-        .map_ok(|m| {
-            let prefix = m.header.prefix_len;
-            m.attributes.into_iter().filter_map(move |a| match a {
-                AddressAttribute::Local(ip) => Some((ip, prefix)),
-                _ => None,
-            })
-        })
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(nl(format!("cannot list addresses of {iface}")))?
-        .into_iter()
-        .flatten()
-        .collect();
-    for a in &addrs {
-        let want = (IpAddr::V4(a.addr), a.prefix);
-        if present.contains(&want) {
-            continue;
-        }
-        match handle
-            .address()
-            .add(index, IpAddr::V4(a.addr), a.prefix)
-            .execute()
-            .await
-        {
-            Ok(()) => {}
-            Err(e) if is_errno(&e, nix::errno::Errno::EEXIST as i32) => {}
-            Err(e) => return Err(nl(format!("cannot add {a} to {iface}"))(e)),
-        }
-    }
-    handle
-        .link()
-        .set(LinkUnspec::new_with_index(index).up().build())
-        .execute()
-        .await
-        .map_err(nl(format!("cannot set {iface} up")))?;
-    Ok(true)
+    Ok(host.link_by_index(master).await?.map(|bridge| bridge.name))
 }
 
 impl Bridge {
-    /// The bridge's index, creating it (up, no address) when missing.
-    async fn ensure_bridge(&self, handle: &Handle) -> Result<u32, AttachError> {
-        let name = &self.cfg.bridge;
-        if let Some(index) = link_index(handle, name).await? {
-            return Ok(index);
+    /// A backend attaching to `cfg.bridge`.
+    pub fn new(cfg: BridgeConfig) -> Self {
+        Bridge { cfg }
+    }
+
+    /// The procedure: complete an earlier attach, or create the veth into the bridge and
+    /// configure the container's end; nothing is left half-made on failure.
+    async fn attach_exact(&self, target: &Target, addrs: Vec<Ipv4Cidr>) -> Result<(), AttachError> {
+        let nl = netlink_error(target);
+        let host = Netlink::open().map_err(nl)?;
+        let veth = host_veth_name(target.pid);
+        // Idempotent: when our host end exists, the container's ethwe is completed, not
+        // replaced.
+        if host.link(&veth).await.map_err(nl)?.is_some() {
+            return self.complete(target, addrs).await;
         }
-        match handle
-            .link()
-            .add(LinkBridge::new(name).build())
-            .execute()
-            .await
-        {
-            Ok(()) => {
-                if self.cfg.firewall {
-                    allow_forwarding(name).await;
-                }
+        let bridge = self.ensure_bridge(&host, target).await?;
+        match self.plug(&host, target, &veth, bridge).await {
+            Ok(index) => self.configure_new(&host, target, index, addrs).await,
+            // Another attach of this container made the veth meanwhile (or another tool
+            // made an ethwe): complete it; its veth is not ours to remove.
+            Err(e) if e.is_kernel(Errno::EEXIST) => self.complete(target, addrs).await,
+            Err(e) => {
+                undo(&host, &veth).await;
+                Err(e)
             }
-            // Another attach created it first.
-            Err(e) if is_errno(&e, nix::errno::Errno::EEXIST as i32) => {}
-            Err(e) => return Err(nl(format!("cannot create bridge {name}"))(e)),
         }
-        link_index(handle, name)
-            .await?
-            .ok_or_else(|| AttachError::Netlink {
-                what: format!("bridge {name} vanished after its creation"),
-                source: std::io::Error::from(std::io::ErrorKind::NotFound),
-            })
+    }
+
+    /// The bridge's index, creating it (up, no address) when missing.
+    async fn ensure_bridge(&self, host: &Netlink, target: &Target) -> Result<u32, AttachError> {
+        let nl = netlink_error(target);
+        let name = &self.cfg.bridge;
+        if let Some(bridge) = host.link(name).await.map_err(nl)? {
+            return Ok(bridge.index);
+        }
+        match host.add_bridge(name).await {
+            Ok(()) if self.cfg.firewall => firewall::allow_forwarding(name).await,
+            Ok(()) => {}
+            // Another attach created it first.
+            Err(e) if e.is(Errno::EEXIST) => {}
+            Err(e) => return Err(nl(e)),
+        }
+        match host.link(name).await.map_err(nl)? {
+            Some(bridge) => Ok(bridge.index),
+            None => Err(vanished(target, format!("bridge {name}"))),
+        }
     }
 
     /// Creates the veth pair (peer straight into the container's namespace as `ethwe`) and
-    /// plugs the host end into the bridge, up.
+    /// makes the host end an up port of the bridge. Returns the host end's index.
     async fn plug(
         &self,
-        handle: &Handle,
+        host: &Netlink,
         target: &Target,
+        veth: &str,
         bridge: u32,
     ) -> Result<u32, AttachError> {
-        let host = host_veth_name(target.pid);
-        let peer = LinkMessageBuilder::<LinkUnspec>::new()
-            .name(self.cfg.iface.clone())
-            .setns_by_pid(target.pid)
-            .build();
-        let veth = LinkVeth::new(&host, &self.cfg.iface)
-            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
-            .build();
-        handle
-            .link()
-            .add(veth)
-            .execute()
+        let nl = netlink_error(target);
+        host.add_veth(veth, &self.cfg.iface, target.pid)
             .await
-            .map_err(nl(format!("cannot create veth {host} for {target}")))?;
-        let index = link_index(handle, &host)
-            .await?
-            .ok_or_else(|| AttachError::Netlink {
-                what: format!("veth {host} vanished after its creation"),
-                source: std::io::Error::from(std::io::ErrorKind::NotFound),
-            })?;
-        handle
-            .link()
-            .set(
-                LinkUnspec::new_with_index(index)
-                    .controller(bridge)
-                    .up()
-                    .build(),
-            )
-            .execute()
-            .await
-            .map_err(nl(format!(
-                "cannot plug {host} into bridge {}",
-                self.cfg.bridge
-            )))?;
-        Ok(index)
+            .map_err(nl)?;
+        let Some(link) = host.link(veth).await.map_err(nl)? else {
+            return Err(vanished(target, format!("veth {veth}")));
+        };
+        host.set_master(link.index, bridge).await.map_err(nl)?;
+        host.set_up(link.index).await.map_err(nl)?;
+        Ok(link.index)
+    }
+
+    /// Configures the `ethwe` just created; on failure deletes the host end `index`, which
+    /// deletes its peer: nothing half-applied.
+    async fn configure_new(
+        &self,
+        host: &Netlink,
+        target: &Target,
+        index: u32,
+        addrs: Vec<Ipv4Cidr>,
+    ) -> Result<(), AttachError> {
+        let found = self.configure_in(target, addrs).await;
+        let result = match found {
+            Ok(true) => return Ok(()),
+            Ok(false) => Err(AttachError::Conflict {
+                target: target.to_string(),
+                why: format!("{} did not appear in the container", self.cfg.iface),
+            }),
+            Err(e) => Err(e),
+        };
+        let _ = host.del_link(index).await;
+        result
+    }
+
+    /// Completes an `ethwe` made earlier (missing addresses added, set up).
+    async fn complete(&self, target: &Target, addrs: Vec<Ipv4Cidr>) -> Result<(), AttachError> {
+        if self.configure_in(target, addrs).await? {
+            return Ok(());
+        }
+        let (veth, iface) = (host_veth_name(target.pid), &self.cfg.iface);
+        Err(AttachError::Conflict {
+            target: target.to_string(),
+            why: format!(
+                "{veth} exists but the container has no {iface}: remove it \
+                 (ip link del {veth}) and start the container again"
+            ),
+        })
+    }
+
+    /// Inside the container: when `ethwe` exists, adds the missing addresses and sets it up
+    /// (last). Returns whether it existed.
+    async fn configure_in(
+        &self,
+        target: &Target,
+        addrs: Vec<Ipv4Cidr>,
+    ) -> Result<bool, AttachError> {
+        let (name, iface) = (target.to_string(), self.cfg.iface.clone());
+        netns::run_in(target.pid, move |nl| configure(nl, name, iface, addrs)).await
+    }
+}
+
+/// In the container's namespace: see [`Bridge::configure_in`]; `target` names the
+/// container in errors.
+async fn configure(
+    nl: Netlink,
+    target: String,
+    iface: String,
+    addrs: Vec<Ipv4Cidr>,
+) -> Result<bool, AttachError> {
+    let failed = |source| AttachError::Netlink {
+        target: target.clone(),
+        source,
+    };
+    let Some(link) = nl.link(&iface).await.map_err(failed)? else {
+        return Ok(false);
+    };
+    let present = nl.addresses(link.index).await.map_err(failed)?;
+    for a in addrs {
+        if present.contains(&(a.addr.into(), a.prefix)) {
+            continue;
+        }
+        match nl.add_addr(link.index, a).await {
+            Ok(()) => {}
+            Err(e) if e.is(Errno::EEXIST) => {}
+            Err(e) => return Err(failed(e)),
+        }
+    }
+    nl.set_up(link.index).await.map_err(failed)?;
+    Ok(true)
+}
+
+/// The error of a netlink operation made for `target`.
+fn netlink_error(target: &Target) -> impl Fn(NetlinkError) -> AttachError + Copy + '_ {
+    move |source| AttachError::Netlink {
+        target: target.to_string(),
+        source,
+    }
+}
+
+/// A link the kernel just created for `target` and then did not find.
+fn vanished(target: &Target, what: String) -> AttachError {
+    AttachError::Conflict {
+        target: target.to_string(),
+        why: format!("{what} vanished right after its creation"),
+    }
+}
+
+/// Removes the host end `veth` of a failed plug, if it was made.
+async fn undo(host: &Netlink, veth: &str) {
+    if let Ok(Some(link)) = host.link(veth).await {
+        let _ = host.del_link(link.index).await;
     }
 }
 
 impl Backend for Bridge {
+    fn name(&self) -> &'static str {
+        "bridge"
+    }
+
+    fn allocates(&self) -> bool {
+        false
+    }
+
     fn attach<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Result<(), AttachError>> {
         Box::pin(async move {
-            let addrs = exact_addresses(&target.items).map_err(|items| {
-                let items: Vec<String> = items.iter().map(|i| i.to_weave_arg()).collect();
-                AttachError::NeedsAllocation {
+            let addrs =
+                exact_addresses(&target.items).ok_or_else(|| AttachError::NeedsAllocation {
                     target: target.to_string(),
-                    items: if items.is_empty() {
-                        "\"\" (empty)".to_string()
-                    } else {
-                        items.join(" ")
+                    source: AllocationNeeded {
+                        value: target.value.clone(),
+                        backend: self.name(),
                     },
-                }
-            })?;
-            let iface = self.cfg.iface.clone();
-            let (conn, handle, _) =
-                rtnetlink::new_connection().map_err(|source| AttachError::Netlink {
-                    what: "cannot open netlink".to_string(),
-                    source,
                 })?;
-            tokio::spawn(conn);
-            // Idempotent: when our host end exists, the container's ethwe is completed, not
-            // replaced. (An ethwe made by another tool shows up as EEXIST below.)
-            let host_name = host_veth_name(target.pid);
-            if link_index(&handle, &host_name).await?.is_some() {
-                let (i, a) = (iface.clone(), addrs.clone());
-                if netns::run_in(target.pid, move |h| configure(h, i, a)).await? {
-                    return Ok(());
-                }
-                return Err(AttachError::Netlink {
-                    what: format!(
-                        "{host_name} exists but {target} has no {iface}: remove it \
-                         (ip link del {host_name}) and start the container again"
-                    ),
-                    source: std::io::Error::from(std::io::ErrorKind::AlreadyExists),
-                });
-            }
-            let bridge = self.ensure_bridge(&handle).await?;
-            let host = match self.plug(&handle, target, bridge).await {
-                Ok(index) => index,
-                // Another process attached it meanwhile: its veth is not ours to remove.
-                Err(e) if is_exists(&e) => {
-                    let (i, a) = (iface.clone(), addrs.clone());
-                    if netns::run_in(target.pid, move |h| configure(h, i, a)).await? {
-                        return Ok(());
-                    }
-                    return Err(e);
-                }
-                Err(e) => {
-                    undo(&handle, &host_name).await;
-                    return Err(e);
-                }
-            };
-            let done = netns::run_in(target.pid, move |h| configure(h, iface.clone(), addrs))
-                .await
-                .and_then(|found| {
-                    found.then_some(()).ok_or_else(|| AttachError::Netlink {
-                        what: format!("{} did not appear in {target}", self.cfg.iface),
-                        source: std::io::Error::from(std::io::ErrorKind::NotFound),
-                    })
-                });
-            if let Err(e) = done {
-                // Deleting the host end deletes its peer: nothing half-applied.
-                let _ = handle.link().del(host).execute().await;
-                return Err(e);
-            }
-            Ok(())
+            self.attach_exact(target, addrs).await
         })
     }
-}
-
-fn is_exists(e: &AttachError) -> bool {
-    matches!(e, AttachError::Netlink { source, .. }
-        if source.raw_os_error() == Some(nix::errno::Errno::EEXIST as i32))
-}
-
-async fn undo(handle: &Handle, host: &str) {
-    if let Ok(Some(index)) = link_index(handle, host).await {
-        let _ = handle.link().del(index).execute().await;
-    }
-}
-
-/// Lets the bridge's ports talk when bridged IPv4 goes through iptables. Best effort: a
-/// host without iptables (or with it not filtering bridges) needs nothing.
-async fn allow_forwarding(bridge: &str) {
-    let filtered = std::fs::read_to_string("/proc/sys/net/bridge/bridge-nf-call-iptables")
-        .is_ok_and(|v| v.trim() == "1");
-    if !filtered {
-        return;
-    }
-    let rule = ["FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT"];
-    let run = |op: &'static str| {
-        tokio::process::Command::new("iptables")
-            .args(["-w", "5", op])
-            .args(rule)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .output()
-    };
-    let bound = std::time::Duration::from_secs(10);
-    if let Ok(Ok(out)) = tokio::time::timeout(bound, run("-C")).await {
-        if out.status.success() {
-            return;
-        }
-    }
-    match tokio::time::timeout(bound, run("-I")).await {
-        Ok(Ok(out)) if out.status.success() => {
-            tracing::info!(bridge, "added iptables FORWARD accept rule for the bridge");
-        }
-        Ok(Ok(out)) => tracing::warn!(
-            bridge,
-            "iptables refused the FORWARD rule: {}; containers on the bridge may not reach each other",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
-        Ok(Err(e)) => tracing::warn!(
-            bridge,
-            "cannot run iptables ({e}); bridged traffic is filtered, so add: iptables -I FORWARD -i {bridge} -o {bridge} -j ACCEPT"
-        ),
-        Err(_) => tracing::warn!(bridge, "iptables did not finish in 10 s"),
-    }
-}
-
-/// The address that `ethwe` of a container carries when attached with `cidr` (for tests and
-/// messages: the bridge backend assigns exactly these).
-pub fn addresses_of(items: &[CidrItem]) -> Vec<Ipv4Addr> {
-    exact_addresses(items)
-        .map(|v| v.into_iter().map(|c| c.addr).collect())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use weave_cidr::{parse, WeaveCidr};
-
-    fn items(s: &str) -> Vec<CidrItem> {
-        match parse(s).unwrap() {
-            WeaveCidr::Attach(i) => i,
-            WeaveCidr::None => panic!(),
-        }
-    }
-
-    #[test]
-    fn exact_addresses_only() {
-        assert_eq!(
-            exact_addresses(&items("10.2.1.1/24 ip:10.2.1.2/16")).unwrap(),
-            vec!["10.2.1.1/24".parse_cidr(), "10.2.1.2/16".parse_cidr()]
-        );
-        assert_eq!(exact_addresses(&items("")), Err(vec![]));
-        assert_eq!(
-            exact_addresses(&items("10.2.1.1/24 net:default")),
-            Err(vec![CidrItem::NetDefault])
-        );
-    }
 
     #[test]
     fn host_veth_names_fit_ifnamsiz() {
         assert_eq!(host_veth_name(4_194_304).len(), 15);
         assert_eq!(host_veth_name(42), "vethwepl42");
-    }
-
-    trait ParseCidr {
-        fn parse_cidr(&self) -> Ipv4Cidr;
-    }
-    impl ParseCidr for str {
-        fn parse_cidr(&self) -> Ipv4Cidr {
-            items(self)
-                .into_iter()
-                .find_map(|i| match i {
-                    CidrItem::Ip(c) => Some(c),
-                    _ => None,
-                })
-                .unwrap()
-        }
     }
 }

@@ -35,6 +35,14 @@ pub fn args(target: &Target) -> Vec<String> {
 }
 
 impl Backend for Command {
+    fn name(&self) -> &'static str {
+        "command"
+    }
+
+    fn allocates(&self) -> bool {
+        true
+    }
+
     fn attach<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Result<(), AttachError>> {
         Box::pin(async move {
             let args = args(target);
@@ -78,6 +86,7 @@ mod tests {
             id: "abc".into(),
             name: "web-1".into(),
             pid: 1,
+            value: cidr.to_string(),
             items,
         }
     }

@@ -1,10 +1,12 @@
-//! Attaching `ethwe` to a running container (DESIGN §5): one small trait, one file per
-//! backend, and [`container::Attacher`], which decides which containers to attach and what
-//! to do when attaching fails.
+//! Attaching `ethwe` to a running container (docs/design.md §5): one small trait, one file
+//! per backend, and [`attacher::Attacher`], which resolves containers, asks the policy core
+//! whether to attach them, and applies the failure rules.
 
+pub mod attacher;
 pub mod bridge;
 pub mod command;
-pub mod container;
+mod firewall;
+pub mod netlink;
 mod netns;
 pub mod weave;
 
@@ -13,50 +15,45 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use weave_cidr::CidrItem;
 
-/// The container to attach, as resolved by inspect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// Full container id (64 hex digits).
-    pub id: String,
-    /// Name without the leading `/`, for messages.
-    pub name: String,
-    /// Host pid of the container's first process (its network namespace is ours to join).
-    pub pid: u32,
-    /// The parsed `WEAVE_CIDR` items; empty means "one default allocation".
-    pub items: Vec<CidrItem>,
-}
+use crate::policy::allocation::AllocationNeeded;
+pub use crate::policy::target::Target;
+use netlink::NetlinkError;
 
-impl fmt::Display for Target {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let short = self.id.get(..12).unwrap_or(&self.id);
-        write!(f, "container {} ({short}, pid {})", self.name, self.pid)
-    }
-}
-
-/// Why an attach failed. Every message names the container and what to do.
+/// Why an attach failed. Every message names the container and what failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AttachError {
-    /// A netlink operation failed; `what` names the operation and the objects.
-    #[error("{what}: {source}")]
+    /// A netlink operation failed.
+    #[error("{target}: {source}")]
     Netlink {
-        /// e.g. `cannot create veth vethwepl123 for container web-1`.
-        what: String,
-        /// The kernel's answer.
-        source: std::io::Error,
+        /// The container, as [`Target`] displays it.
+        target: String,
+        /// The operation and the kernel's answer.
+        source: NetlinkError,
     },
-    /// The bridge backend only assigns exact addresses.
-    #[error(
-        "{target}: WEAVE_CIDR {items} asks for an address allocation, which the bridge \
-         backend does not do: give exact addresses (a.b.c.d/n or ip:a.b.c.d/n), or use \
-         --attach weave"
-    )]
+    /// The container's network namespace (`/proc/<pid>/ns/net`) could not be used.
+    #[error("network namespace {path}: {why}")]
+    Namespace {
+        /// The namespace file.
+        path: String,
+        /// What failed, with the fix when there is one.
+        why: String,
+    },
+    /// What is on the host contradicts what the backend made or expected.
+    #[error("{target}: {why}")]
+    Conflict {
+        /// The container.
+        target: String,
+        /// What was found, and what to do.
+        why: String,
+    },
+    /// The backend only assigns exact addresses.
+    #[error("{target}: {source}")]
     NeedsAllocation {
         /// The container.
         target: String,
-        /// The items, Weave spelling.
-        items: String,
+        /// The value and the fix.
+        source: AllocationNeeded,
     },
     /// An external attach command failed or could not run.
     #[error("{target}: `{argv}` {why}")]
@@ -68,7 +65,7 @@ pub enum AttachError {
         /// Exit status and stderr, or the spawn error.
         why: String,
     },
-    /// The Docker API failed while resolving or killing the container.
+    /// The Docker API failed while resolving the container.
     #[error("{what}: {source}")]
     Docker {
         /// What we were doing.
@@ -76,14 +73,43 @@ pub enum AttachError {
         /// bollard's error.
         source: bollard::errors::Error,
     },
-    /// The container is not running or has no pid.
-    #[error("container {0} is not running: nothing to attach")]
-    NotRunning(String),
+    /// The container stopped before this attach could run, because an earlier attach of
+    /// it failed (and the failure rule stopped it).
+    #[error("an earlier attach of container {container} failed: {why}")]
+    FailedEarlier {
+        /// The container's name.
+        container: String,
+        /// That attach's error.
+        why: String,
+    },
+    /// The attach task panicked (a bug): the panic was logged and contained.
+    #[error("the attach of container {container} failed: {why}")]
+    Panicked {
+        /// The container as named to the attacher.
+        container: String,
+        /// The panic's message.
+        why: String,
+    },
+}
+
+impl AttachError {
+    /// True when the kernel refused a netlink operation with `errno`.
+    pub fn is_kernel(&self, errno: nix::errno::Errno) -> bool {
+        matches!(self, AttachError::Netlink { source, .. } if source.is(errno))
+    }
 }
 
 /// One way of giving a container its `ethwe`. Implementations are idempotent: attaching an
 /// attached container succeeds without changing anything.
 pub trait Backend: Send + Sync + fmt::Debug {
+    /// The `--attach` name, for messages: `bridge`, `weave`, `command`.
+    fn name(&self) -> &'static str;
+
+    /// True when the backend allocates addresses (`WEAVE_CIDR` empty, `net:…`); when it
+    /// does not, only exact addresses can be asked of it (the create decision refuses the
+    /// rest where it can).
+    fn allocates(&self) -> bool;
+
     /// Attaches `target`; on error nothing is left half-applied where the backend controls it.
     fn attach<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Result<(), AttachError>>;
 }
@@ -121,7 +147,7 @@ impl BackendSpec {
     pub fn build(&self, bridge: &bridge::BridgeConfig) -> Arc<dyn Backend> {
         match self {
             BackendSpec::Bridge => Arc::new(bridge::Bridge::new(bridge.clone())),
-            BackendSpec::Weave => Arc::new(weave::Weave::default()),
+            BackendSpec::Weave => Arc::new(weave::WeaveNet::default()),
             BackendSpec::Command(p) => Arc::new(command::Command::new(p.clone())),
         }
     }

@@ -9,56 +9,67 @@ use std::time::Duration;
 
 use nix::sched::CloneFlags;
 
+use super::netlink::Netlink;
 use super::AttachError;
 
 /// Upper bound for one piece of work in a namespace.
 const NETNS_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Runs `work` with an rtnetlink handle opened in the network namespace of `pid`.
+/// Runs `work` with a [`Netlink`] socket opened in the network namespace of `pid`.
 ///
-/// Errors: the namespace cannot be opened or joined (the process is gone, or we lack
-/// CAP_SYS_ADMIN), the socket cannot be opened, `work` fails, or it takes over 30 s.
+/// Errors: [`AttachError::Namespace`] when the namespace cannot be opened or joined (the
+/// process is gone, or we lack CAP_SYS_ADMIN), the thread or its runtime cannot start, or
+/// the work takes over 30 s; otherwise what `work` returns.
 pub(super) async fn run_in<F, Fut, T>(pid: u32, work: F) -> Result<T, AttachError>
 where
-    F: FnOnce(rtnetlink::Handle) -> Fut + Send + 'static,
+    F: FnOnce(Netlink) -> Fut + Send + 'static,
     Fut: Future<Output = Result<T, AttachError>>,
     T: Send + 'static,
 {
+    let path = format!("/proc/{pid}/ns/net");
+    let failed = |why: String| AttachError::Namespace {
+        path: path.clone(),
+        why,
+    };
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let io_err = |what: String| move |source: std::io::Error| AttachError::Netlink { what, source };
+    let thread_path = path.clone();
     std::thread::Builder::new()
         .name(format!("netns-{pid}"))
         .spawn(move || {
-            let result = (|| {
-                let path = format!("/proc/{pid}/ns/net");
-                let ns = std::fs::File::open(&path).map_err(io_err(format!(
-                    "cannot open {path} (is the container running?)"
-                )))?;
-                nix::sched::setns(&ns, CloneFlags::CLONE_NEWNET)
-                    .map_err(|e| io_err(format!("cannot join {path} (run as root)"))(e.into()))?;
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(io_err("cannot start a runtime for the namespace".into()))?;
-                rt.block_on(async move {
-                    let (conn, handle, _) = rtnetlink::new_connection()
-                        .map_err(io_err(format!("cannot open netlink in {path}")))?;
-                    tokio::spawn(conn);
-                    work(handle).await
-                })
-            })();
-            let _ = tx.send(result);
+            let _ = tx.send(enter_and_run(&thread_path, work));
         })
-        .map_err(io_err("cannot start a thread".into()))?;
+        .map_err(|e| failed(format!("cannot start a thread to enter it: {e}")))?;
     match tokio::time::timeout(NETNS_TIMEOUT, rx).await {
         Ok(Ok(result)) => result,
-        Ok(Err(_)) => Err(AttachError::Netlink {
-            what: format!("netlink work in the namespace of pid {pid} ended without an answer"),
-            source: std::io::Error::other("thread ended"),
-        }),
-        Err(_) => Err(AttachError::Netlink {
-            what: format!("netlink work in the namespace of pid {pid}"),
-            source: std::io::Error::from(std::io::ErrorKind::TimedOut),
-        }),
+        Ok(Err(_)) => Err(failed("the work in it ended without an answer".into())),
+        Err(_) => Err(failed(format!(
+            "the work in it did not finish within {} s",
+            NETNS_TIMEOUT.as_secs()
+        ))),
     }
+}
+
+/// On the namespace's own thread: join the namespace at `path`, start a runtime, open the
+/// socket, run `work`.
+fn enter_and_run<F, Fut, T>(path: &str, work: F) -> Result<T, AttachError>
+where
+    F: FnOnce(Netlink) -> Fut,
+    Fut: Future<Output = Result<T, AttachError>>,
+{
+    let failed = |why: String| AttachError::Namespace {
+        path: path.to_string(),
+        why,
+    };
+    let ns = std::fs::File::open(path)
+        .map_err(|e| failed(format!("cannot open it (is the container running?): {e}")))?;
+    nix::sched::setns(&ns, CloneFlags::CLONE_NEWNET)
+        .map_err(|e| failed(format!("cannot join it (run as root): {e}")))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| failed(format!("cannot start a runtime in it: {e}")))?;
+    rt.block_on(async move {
+        let netlink = Netlink::open().map_err(|e| failed(e.to_string()))?;
+        work(netlink).await
+    })
 }

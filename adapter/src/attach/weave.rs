@@ -7,15 +7,23 @@ use super::{command::Command, AttachError, Backend, Target};
 
 /// Runs `weave` from PATH with the `command:` argv convention.
 #[derive(Debug, Clone)]
-pub struct Weave(Command);
+pub struct WeaveNet(Command);
 
-impl Default for Weave {
+impl Default for WeaveNet {
     fn default() -> Self {
-        Weave(Command::new("weave".into()))
+        WeaveNet(Command::new("weave".into()))
     }
 }
 
-impl Backend for Weave {
+impl Backend for WeaveNet {
+    fn name(&self) -> &'static str {
+        "weave"
+    }
+
+    fn allocates(&self) -> bool {
+        true
+    }
+
     fn attach<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Result<(), AttachError>> {
         self.0.attach(target)
     }

@@ -3,24 +3,22 @@
 use argh::FromArgs;
 use weave_cidr::{self as cidr, WeaveCidr};
 
+use super::flags::subcommand;
 use crate::attach::bridge::{self, Bridge, BridgeConfig};
 use crate::attach::{Backend, Target};
 use crate::docker;
 
-/// Attach ethwe with the given addresses to a running container through the native bridge
-/// backend (idempotent), e.g. `attach 10.255.0.51/24 web-1`.
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "attach")]
-pub struct AttachArgs {
-    /// the Linux bridge to plug into (default weave; created if missing)
-    #[argh(option, default = "String::from(\"weave\")")]
-    pub bridge: String,
-    /// do not add the iptables FORWARD rule when creating the bridge
-    #[argh(switch)]
-    pub no_firewall: bool,
-    /// the WEAVE_CIDR items (a.b.c.d/n or ip:a.b.c.d/n), then the container id or name
-    #[argh(positional, greedy)]
-    pub words: Vec<String>,
+subcommand! {
+    /// Attach ethwe with the given addresses to a running container through the native
+    /// bridge backend (idempotent), e.g. `attach 10.255.0.51/24 web-1`.
+    #[derive(FromArgs, Debug)]
+    #[argh(subcommand, name = "attach")]
+    pub struct AttachArgs {
+        /// the WEAVE_CIDR items (a.b.c.d/n or ip:a.b.c.d/n), then the container id or name
+        #[argh(positional, greedy)]
+        pub words: Vec<String>,
+    }
+    with [bridge]
 }
 
 /// Attaches and reports; errors name the container and the failed step.
@@ -31,14 +29,15 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
     if cidrs.is_empty() {
         anyhow::bail!("{}", missing_address(container));
     }
-    let items = match cidr::parse(&cidrs.join(" "))? {
+    let value = cidrs.join(" ");
+    let items = match cidr::parse(&value)? {
         WeaveCidr::Attach(items) => items,
         WeaveCidr::None => anyhow::bail!(
             "`none` asks for no attach, so there is nothing to do for {container}: \
              give addresses (e.g. 10.255.0.51/24) instead"
         ),
     };
-    let docker = docker::connect()?;
+    let docker = docker::from_env()?;
     let facts = docker::container_facts(&docker, container)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no such container: {container}"))?;
@@ -49,22 +48,24 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
         id: facts.id,
         name: facts.name,
         pid: facts.pid,
+        value,
         items,
     };
     // An attached container keeps its ethwe where it is; adding addresses to it and saying
     // "attached" would hide that it is not on the bridge asked for.
+    let flags = args.bridge_flags();
     if let Some(current) = bridge::bridge_of(target.pid).await? {
-        if current != args.bridge {
+        if current != flags.bridge {
             anyhow::bail!(
                 "{target} is already attached to bridge {current}, not {}: nothing changed; \
                  give --bridge {current} to add addresses there",
-                args.bridge
+                flags.bridge
             );
         }
     }
     let backend = Bridge::new(BridgeConfig {
-        bridge: args.bridge,
-        firewall: !args.no_firewall,
+        bridge: flags.bridge,
+        firewall: flags.firewall,
         ..BridgeConfig::default()
     });
     backend.attach(&target).await?;

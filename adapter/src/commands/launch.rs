@@ -8,51 +8,24 @@ use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::CreateContainerOptions;
 use bollard::Docker;
 
-use super::adapter::AdapterArgs;
-use super::serve;
-use crate::attach::BackendSpec;
+use super::flags::subcommand;
+use super::settings::WeaveSettings;
 use crate::docker;
-use crate::rewrite::{DEFAULT_VOLUME_CONTAINER, DEFAULT_WAITER};
 
 /// Default image of the volume container.
 pub const DEFAULT_IMAGE: &str = "weavewait:latest";
 
-/// Create the weavewait volume container if missing (from the weavewait image), then serve
-/// the powerstrip adapter.
-#[derive(FromArgs, Debug)]
-#[argh(subcommand, name = "launch")]
-pub struct LaunchArgs {
-    /// image of the volume container (default weavewait:latest)
-    #[argh(option, default = "DEFAULT_IMAGE.to_string()")]
-    pub image: String,
-    /// address to listen on (default 0.0.0.0:80)
-    #[argh(option, default = "SocketAddr::from(([0, 0, 0, 0], 80))")]
-    pub listen: SocketAddr,
-    /// attach backend: bridge (default, native), weave, or command:<path>
-    #[argh(option, default = "BackendSpec::Bridge")]
-    pub attach: BackendSpec,
-    /// the Linux bridge of the bridge backend (default weave)
-    #[argh(option, default = "String::from(\"weave\")")]
-    pub bridge: String,
-    /// do not add the iptables FORWARD rule when creating the bridge
-    #[argh(switch)]
-    pub no_firewall: bool,
-    /// path of the waiter in containers (default /home/weavewait/wait-for-weave)
-    #[argh(option, default = "DEFAULT_WAITER.to_string()")]
-    pub waiter: String,
-    /// volume container carrying the waiter (default weavewait)
-    #[argh(option, default = "DEFAULT_VOLUME_CONTAINER.to_string()")]
-    pub volume_container: String,
-    /// only attach containers carrying this key=value label
-    #[argh(option, from_str_fn(label))]
-    pub label: Option<(String, String)>,
-    /// do not follow Docker events nor attach waiting containers at start-up
-    #[argh(switch)]
-    pub no_events: bool,
-}
-
-fn label(s: &str) -> Result<(String, String), String> {
-    serve::parse_label(s)
+subcommand! {
+    /// Create the weavewait volume container if missing (from the weavewait image), then
+    /// serve the powerstrip adapter.
+    #[derive(FromArgs, Debug)]
+    #[argh(subcommand, name = "launch")]
+    pub struct LaunchArgs {
+        /// address to listen on (default 0.0.0.0:80)
+        #[argh(option, default = "SocketAddr::from(([0, 0, 0, 0], 80))")]
+        pub listen: SocketAddr,
+    }
+    with [weave, image]
 }
 
 /// Ensures the volume container `name` exists, creating it from `image` when missing.
@@ -94,24 +67,11 @@ pub async fn ensure_volume_container(
 
 /// Ensures the volume container, then serves until SIGINT/SIGTERM.
 pub async fn run(args: LaunchArgs) -> anyhow::Result<()> {
-    let adapter = AdapterArgs {
-        listen: args.listen,
-        attach: args.attach,
-        bridge: args.bridge,
-        no_firewall: args.no_firewall,
-        waiter: args.waiter,
-        volume_container: args.volume_container,
-        label: args.label,
-        no_events: args.no_events,
-    };
-    let opts = adapter.options()?;
-    let docker = docker::connect()?;
-    if ensure_volume_container(&docker, &opts.weave.rewrite.volume_container, &args.image).await? {
-        tracing::info!(
-            container = %opts.weave.rewrite.volume_container,
-            image = %args.image,
-            "created the volume container"
-        );
+    let settings = WeaveSettings::from_flags(args.weave_flags())?;
+    let docker = docker::from_env()?;
+    let volume = &settings.rewrite.volume_container;
+    if ensure_volume_container(&docker, volume, &args.image).await? {
+        tracing::info!(container = %volume, image = %args.image, "created the volume container");
     }
-    serve::run(opts).await
+    super::adapter::serve(args.listen, settings, docker).await
 }

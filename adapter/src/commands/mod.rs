@@ -1,9 +1,10 @@
-//! One module per subcommand of `powerstrip-weave`; `serve` is what `adapter` and `launch`
-//! share.
+//! One module per subcommand of `powerstrip-weave`; [`flags`] declares the flags they
+//! share, [`settings`] checks them, [`cli`] parses the command line.
 
 pub mod adapter;
 pub mod attach;
 pub mod cli;
+pub mod flags;
 pub mod launch;
 pub mod proxy;
-pub mod serve;
+pub mod settings;

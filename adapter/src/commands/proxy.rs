@@ -8,94 +8,58 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use argh::FromArgs;
 
-use super::launch::{ensure_volume_container, DEFAULT_IMAGE};
-use super::serve::{parse_label, shutdown_signal, WeaveSettings};
-use crate::attach::BackendSpec;
-use crate::events;
+use super::flags::subcommand;
+use super::launch::ensure_volume_container;
+use super::settings::{shutdown_signal, WeaveSettings};
+use crate::addr::{refuse_self_loop, Addr, DEFAULT_LISTEN};
+use crate::hooks::WeaveHooks;
 use crate::proxy::adapters::AdaptersConfig;
-use crate::proxy::addr::{refuse_self_loop, Addr, DEFAULT_LISTEN};
 use crate::proxy::chain::DEFAULT_TIMEOUT_SECS;
-use crate::proxy::inprocess::{InProcess, PassThrough};
 use crate::proxy::server::Listener;
 use crate::proxy::service::Shared;
 use crate::proxy::tls;
-use crate::proxy::weave::{docker_client, Weave};
-use crate::rewrite::{DEFAULT_VOLUME_CONTAINER, DEFAULT_WAITER};
+use crate::{docker, events};
 
-/// A Docker API proxy for the docker CLI (point DOCKER_HOST at --listen).
-#[derive(FromArgs, Debug, Clone, PartialEq)]
-#[argh(subcommand, name = "proxy")]
-pub struct ProxyArgs {
-    /// where to listen: unix:///path.sock (default unix:///run/powerstrip-weave.sock) or
-    /// tcp://host:port (non-loopback only with TLS)
-    #[argh(option, default = "DEFAULT_LISTEN.to_string()")]
-    pub listen: String,
+subcommand! {
+    /// A Docker API proxy for the docker CLI (point DOCKER_HOST at --listen).
+    #[derive(FromArgs, Debug, Clone, PartialEq)]
+    #[argh(subcommand, name = "proxy")]
+    pub struct ProxyArgs {
+        /// where to listen: unix:///path.sock (default unix:///run/powerstrip-weave.sock) or
+        /// tcp://host:port (non-loopback only with TLS)
+        #[argh(option, default = "DEFAULT_LISTEN.to_string()")]
+        pub listen: String,
 
-    /// the Docker daemon: unix:///path or tcp://host:port (default: DOCKER_HOST, else
-    /// unix:///var/run/docker.sock)
-    #[argh(option)]
-    pub docker: Option<String>,
+        /// the Docker daemon: unix:///path or tcp://host:port (default: DOCKER_HOST, else
+        /// unix:///var/run/docker.sock)
+        #[argh(option)]
+        pub docker: Option<String>,
 
-    /// TLS certificate chain (PEM) for a tcp:// listener
-    #[argh(option)]
-    pub tlscert: Option<PathBuf>,
+        /// TLS certificate chain (PEM) for a tcp:// listener
+        #[argh(option)]
+        pub tlscert: Option<PathBuf>,
 
-    /// TLS private key (PEM) for a tcp:// listener
-    #[argh(option)]
-    pub tlskey: Option<PathBuf>,
+        /// TLS private key (PEM) for a tcp:// listener
+        #[argh(option)]
+        pub tlskey: Option<PathBuf>,
 
-    /// CA (PEM) that client certificates must be signed by (like dockerd --tlsverify)
-    #[argh(option)]
-    pub tlscacert: Option<PathBuf>,
+        /// CA (PEM) that client certificates must be signed by (like dockerd --tlsverify)
+        #[argh(option)]
+        pub tlscacert: Option<PathBuf>,
 
-    /// powerstrip adapters.yml: external adapters chained after the in-process weave hooks
-    #[argh(option)]
-    pub adapters: Option<PathBuf>,
+        /// powerstrip adapters.yml: external adapters chained after the in-process weave hooks
+        #[argh(option)]
+        pub adapters: Option<PathBuf>,
 
-    /// bound on one external adapter call, in seconds (default 10)
-    #[argh(option, default = "DEFAULT_TIMEOUT_SECS")]
-    pub adapter_timeout: u64,
+        /// bound on one external adapter call, in seconds (default 10)
+        #[argh(option, default = "DEFAULT_TIMEOUT_SECS")]
+        pub adapter_timeout: u64,
 
-    /// attach backend: bridge (default, native), weave, or command:<path>
-    #[argh(option, default = "BackendSpec::Bridge")]
-    pub attach: BackendSpec,
-
-    /// the Linux bridge of the bridge backend (default weave)
-    #[argh(option, default = "String::from(\"weave\")")]
-    pub bridge: String,
-
-    /// do not add the iptables FORWARD rule when creating the bridge
-    #[argh(switch)]
-    pub no_firewall: bool,
-
-    /// path of the waiter in containers (default /home/weavewait/wait-for-weave)
-    #[argh(option, default = "DEFAULT_WAITER.to_string()")]
-    pub waiter: String,
-
-    /// volume container carrying the waiter (default weavewait)
-    #[argh(option, default = "DEFAULT_VOLUME_CONTAINER.to_string()")]
-    pub volume_container: String,
-
-    /// image the volume container is created from when it is missing (default
-    /// weavewait:latest)
-    #[argh(option, default = "DEFAULT_IMAGE.to_string()")]
-    pub image: String,
-
-    /// only attach containers carrying this key=value label
-    #[argh(option, from_str_fn(label))]
-    pub label: Option<(String, String)>,
-
-    /// do not follow Docker events nor attach waiting containers at start-up
-    #[argh(switch)]
-    pub no_events: bool,
-
-    /// no in-process weave hooks: a plain pass-through proxy (plus --adapters)
-    #[argh(switch)]
-    pub no_weave: bool,
-}
-
-fn label(s: &str) -> Result<(String, String), String> {
-    parse_label(s)
+        /// no in-process weave hooks: a plain pass-through proxy (plus --adapters)
+        #[argh(switch)]
+        pub no_weave: bool,
+    }
+    with [weave, image]
 }
 
 /// Runs the proxy until SIGINT or SIGTERM. Errors (bad flags, unreadable files, address in
@@ -128,15 +92,14 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     if args.adapter_timeout == 0 {
         bail!("--adapter-timeout must be at least 1 second");
     }
-    let inprocess: Arc<dyn InProcess> = if args.no_weave {
-        Arc::new(PassThrough)
-    } else {
-        Arc::new(weave_hooks(&args, &docker).await?)
+    let weave = match args.no_weave {
+        true => None,
+        false => Some(weave_hooks(&args, &docker).await?),
     };
     let shared = Arc::new(Shared {
         adapters,
         hook_timeout: Duration::from_secs(args.adapter_timeout),
-        inprocess,
+        weave,
     });
     let model = match &docker {
         Addr::Unix(p) => Some(p.as_path()),
@@ -149,17 +112,9 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
 
 /// The in-process weave hooks the flags describe; starts the events follower (which also
 /// attaches containers left waiting) unless `--no-events`.
-async fn weave_hooks(args: &ProxyArgs, docker: &Addr) -> anyhow::Result<Weave> {
-    let settings = WeaveSettings::new(
-        args.attach.clone(),
-        args.bridge.clone(),
-        !args.no_firewall,
-        args.waiter.clone(),
-        args.volume_container.clone(),
-        args.label.clone(),
-        !args.no_events,
-    )?;
-    let client = docker_client(docker).await?;
+async fn weave_hooks(args: &ProxyArgs, docker: &Addr) -> anyhow::Result<WeaveHooks> {
+    let settings = WeaveSettings::from_flags(args.weave_flags())?;
+    let client = docker::client(docker)?;
     // As `launch` does: a missing volume container would otherwise surface only as
     // Docker's "No such container" on the first rewritten create.
     let volume = &settings.rewrite.volume_container;
@@ -173,9 +128,5 @@ async fn weave_hooks(args: &ProxyArgs, docker: &Addr) -> anyhow::Result<Weave> {
     if settings.events {
         tokio::spawn(events::follow(attacher.clone()));
     }
-    Ok(Weave {
-        exact_only: settings.backend == BackendSpec::Bridge,
-        rewrite: settings.rewrite,
-        attacher,
-    })
+    Ok(WeaveHooks::new(attacher))
 }

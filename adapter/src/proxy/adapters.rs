@@ -18,7 +18,9 @@
 
 use std::fmt;
 
-use serde_yaml_ng::Value;
+use hyper::Uri;
+use serde::Deserialize;
+use serde_yaml_ng::{Mapping, Value};
 
 use super::fnmatch::Pattern;
 
@@ -33,7 +35,7 @@ pub struct ConfigError(pub String);
 pub struct AdapterUrl {
     /// The URL as written in the file, for messages.
     pub url: String,
-    /// Host name or address to connect to.
+    /// Host name or address to connect to (IPv6 without brackets).
     pub host: String,
     /// TCP port (80 when absent).
     pub port: u16,
@@ -47,36 +49,38 @@ impl AdapterUrl {
     /// Parses an `http://` URL. Errors name the URL; `https://` is refused (powerstrip
     /// adapters speak plain HTTP on a private network).
     pub fn parse(url: &str) -> Result<AdapterUrl, ConfigError> {
-        let rest = url.strip_prefix("http://").ok_or_else(|| {
+        let expected = || {
             ConfigError(format!(
-                "adapter URL {url:?}: only http://host[:port]/path URLs are supported"
-            ))
-        })?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        if authority.is_empty() || authority.contains('@') {
-            return Err(ConfigError(format!(
                 "adapter URL {url:?}: expected http://host[:port]/path"
+            ))
+        };
+        let uri: Uri = url.parse().map_err(|_| expected())?;
+        if uri.scheme_str() != Some("http") {
+            return Err(ConfigError(format!(
+                "adapter URL {url:?}: only http://host[:port]/path URLs are supported"
             )));
         }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
-                let port = p
-                    .parse::<u16>()
-                    .map_err(|_| ConfigError(format!("adapter URL {url:?}: bad port {p:?}")))?;
-                (h, port)
-            }
-            _ => (authority, 80),
+        let authority = uri.authority().ok_or_else(expected)?;
+        if authority.as_str().contains('@') || authority.host().is_empty() {
+            return Err(expected());
+        }
+        // `Uri` keeps a port it cannot read as text and answers `None` for it.
+        let port = match authority.as_str()[authority.host().len()..].strip_prefix(':') {
+            None => 80,
+            Some(text) => authority
+                .port_u16()
+                .ok_or_else(|| ConfigError(format!("adapter URL {url:?}: bad port {text:?}")))?,
         };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
         Ok(AdapterUrl {
             url: url.to_string(),
-            host: host.to_string(),
+            host: authority
+                .host()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
             port,
             authority: authority.to_string(),
-            path: path.to_string(),
+            path: uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
         })
     }
 }
@@ -87,9 +91,9 @@ impl fmt::Display for AdapterUrl {
     }
 }
 
-/// One adapter as referenced by a hook: its name in the file and its URL.
+/// One external adapter as referenced by a hook: its name in the file and its URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Adapter {
+pub struct ExternalAdapter {
     /// The name under `adapters:`.
     pub name: String,
     /// Where to post the envelopes.
@@ -100,17 +104,17 @@ pub struct Adapter {
 #[derive(Debug, Clone)]
 struct Endpoint {
     pattern: Pattern,
-    pre: Vec<Adapter>,
-    post: Vec<Adapter>,
+    pre: Vec<ExternalAdapter>,
+    post: Vec<ExternalAdapter>,
 }
 
 /// The hooks of one request, in the order they run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Hooks {
     /// Pre-hooks: each sees the body the previous one returned.
-    pub pre: Vec<Adapter>,
+    pub pre: Vec<ExternalAdapter>,
     /// Post-hooks: each sees the response body the previous one returned.
-    pub post: Vec<Adapter>,
+    pub post: Vec<ExternalAdapter>,
 }
 
 impl Hooks {
@@ -126,6 +130,44 @@ pub struct AdaptersConfig {
     endpoints: Vec<Endpoint>,
 }
 
+/// One endpoint's hooks as written. An unknown key is refused by name; serde's
+/// `deny_unknown_fields` would refuse it too, but without saying which endpoint.
+#[derive(Deserialize)]
+struct EndpointHooks {
+    pre: Option<Vec<Name>>,
+    post: Option<Vec<Name>>,
+    #[serde(flatten)]
+    unknown: Mapping,
+}
+
+/// A YAML scalar as the string Python would use as a dict key (`1` → `"1"`,
+/// `true` → `"True"`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Name {
+    Text(String),
+    Number(serde_yaml_ng::Number),
+    Bool(bool),
+}
+
+impl Name {
+    fn of(value: &Value) -> Option<String> {
+        serde_yaml_ng::from_value::<Name>(value.clone())
+            .ok()
+            .map(String::from)
+    }
+}
+
+impl From<Name> for String {
+    fn from(n: Name) -> String {
+        match n {
+            Name::Text(s) => s,
+            Name::Number(n) => n.to_string(),
+            Name::Bool(b) => if b { "True" } else { "False" }.to_string(),
+        }
+    }
+}
+
 impl AdaptersConfig {
     /// Parses the YAML text of an `adapters.yml`; errors name the key at fault.
     pub fn parse(text: &str) -> Result<AdaptersConfig, ConfigError> {
@@ -134,91 +176,39 @@ impl AdaptersConfig {
         let top = doc
             .as_mapping()
             .ok_or_else(|| ConfigError("the document must be a mapping".into()))?;
-        let endpoints = top
-            .get("endpoints")
-            .ok_or_else(|| ConfigError("required key 'endpoints' is missing".into()))?;
-        let adapters = top
-            .get("adapters")
-            .ok_or_else(|| ConfigError("required key 'adapters' is missing".into()))?;
-        let adapters = adapters
-            .as_mapping()
+        // Other top-level keys (`version`) are ignored, as powerstrip does; mappings keep the
+        // file's order.
+        let required = |key: &str, what: &str| {
+            let value = top
+                .get(key)
+                .ok_or_else(|| ConfigError(format!("required key '{key}' is missing")))?;
+            serde_yaml_ng::from_value::<Option<Mapping>>(value.clone())
+                .map_err(|_| ConfigError(format!("'{key}' must {what}")))
+        };
+        let endpoints = required("endpoints", "be a mapping")?;
+        let adapters = required("adapters", "map names to URLs")?
             .ok_or_else(|| ConfigError("'adapters' must map names to URLs".into()))?;
-        let mut known = Vec::new();
-        for (name, url) in adapters {
-            let name = scalar(name)
-                .ok_or_else(|| ConfigError(format!("adapter name {name:?} must be a string")))?;
-            let url = url.as_str().ok_or_else(|| {
-                ConfigError(format!("adapter {name:?}: the URL must be a string"))
-            })?;
-            known.push(Adapter {
-                name: name.clone(),
-                url: AdapterUrl::parse(url)?,
-            });
-        }
-        let lookup = |name: &str, endpoint: &str| {
-            known.iter().find(|a| a.name == name).cloned().ok_or_else(|| {
-                ConfigError(format!(
-                    "endpoint {endpoint:?} uses adapter {name:?}, which is not defined under 'adapters'"
-                ))
+        let known = adapters
+            .iter()
+            .map(|(name, url)| {
+                let name = Name::of(name).ok_or_else(|| {
+                    ConfigError(format!("adapter name {name:?} must be a string"))
+                })?;
+                let url = url.as_str().ok_or_else(|| {
+                    ConfigError(format!("adapter {name:?}: the URL must be a string"))
+                })?;
+                Ok(ExternalAdapter {
+                    url: AdapterUrl::parse(url)?,
+                    name,
+                })
             })
-        };
-        let mut parsed = Vec::new();
-        let endpoints = match endpoints {
-            Value::Null => return Ok(AdaptersConfig::default()),
-            Value::Mapping(m) => m,
-            _ => return Err(ConfigError("'endpoints' must be a mapping".into())),
-        };
-        for (key, conf) in endpoints {
-            let key = scalar(key)
-                .ok_or_else(|| ConfigError(format!("endpoint key {key:?} must be a string")))?;
-            let conf = match conf {
-                Value::Mapping(m) if !m.is_empty() => m,
-                Value::Mapping(_) | Value::Null => {
-                    return Err(ConfigError(format!(
-                        "no configuration found for endpoint {key:?} (expected pre: and/or post:)"
-                    )))
-                }
-                _ => {
-                    return Err(ConfigError(format!(
-                        "endpoint {key:?} must map pre:/post: to lists of adapter names"
-                    )))
-                }
-            };
-            let mut pre = Vec::new();
-            let mut post = Vec::new();
-            for (hook, names) in conf {
-                let list = match hook.as_str() {
-                    Some("pre") => &mut pre,
-                    Some("post") => &mut post,
-                    _ => {
-                        return Err(ConfigError(format!(
-                            "unknown key {hook:?} in endpoint {key:?} (only pre and post)"
-                        )))
-                    }
-                };
-                let names = match names {
-                    Value::Sequence(s) => s.clone(),
-                    Value::Null => Vec::new(),
-                    _ => {
-                        return Err(ConfigError(format!(
-                            "endpoint {key:?}: {hook:?} must be a list of adapter names"
-                        )))
-                    }
-                };
-                for name in &names {
-                    let name = scalar(name).ok_or_else(|| {
-                        ConfigError(format!("endpoint {key:?}: adapter names must be strings"))
-                    })?;
-                    list.push(lookup(&name, &key)?);
-                }
-            }
-            parsed.push(Endpoint {
-                pattern: Pattern::new(&key),
-                pre,
-                post,
-            });
-        }
-        Ok(AdaptersConfig { endpoints: parsed })
+            .collect::<Result<Vec<_>, ConfigError>>()?;
+        let endpoints = endpoints
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(key, hooks)| endpoint(&key, hooks, &known))
+            .collect::<Result<_, _>>()?;
+        Ok(AdaptersConfig { endpoints })
     }
 
     /// The hooks for a request: `method` (`"POST"`) and `path` without its query string.
@@ -245,14 +235,53 @@ impl AdaptersConfig {
     }
 }
 
-/// A YAML scalar as the string Python would use as a dict key (`1` → `"1"`).
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(if *b { "True" } else { "False" }.to_string()),
-        _ => None,
+/// One `endpoints:` entry: the key is the fnmatch pattern, every adapter named must be
+/// defined, and at least one of `pre`/`post` is given.
+fn endpoint(key: &Value, hooks: Value, known: &[ExternalAdapter]) -> Result<Endpoint, ConfigError> {
+    let key = Name::of(key)
+        .ok_or_else(|| ConfigError(format!("endpoint key {key:?} must be a string")))?;
+    match &hooks {
+        Value::Mapping(m) if !m.is_empty() => {}
+        Value::Mapping(_) | Value::Null => {
+            return Err(ConfigError(format!(
+                "no configuration found for endpoint {key:?} (expected pre: and/or post:)"
+            )))
+        }
+        _ => {
+            return Err(ConfigError(format!(
+                "endpoint {key:?} must map pre:/post: to lists of adapter names"
+            )))
+        }
     }
+    let hooks: EndpointHooks = serde_yaml_ng::from_value(hooks).map_err(|e| {
+        ConfigError(format!(
+            "endpoint {key:?}: pre and post must be lists of adapter names ({e})"
+        ))
+    })?;
+    if let Some(unknown) = hooks.unknown.keys().next() {
+        return Err(ConfigError(format!(
+            "unknown key {unknown:?} in endpoint {key:?} (only pre and post)"
+        )));
+    }
+    let lookup = |names: Option<Vec<Name>>| {
+        names
+            .unwrap_or_default()
+            .into_iter()
+            .map(|name| {
+                let name = String::from(name);
+                known.iter().find(|a| a.name == name).cloned().ok_or_else(|| {
+                    ConfigError(format!(
+                        "endpoint {key:?} uses adapter {name:?}, which is not defined under 'adapters'"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    Ok(Endpoint {
+        pre: lookup(hooks.pre)?,
+        post: lookup(hooks.post)?,
+        pattern: Pattern::new(&key),
+    })
 }
 
 #[cfg(test)]
@@ -272,7 +301,7 @@ adapters:
   weave: http://weave/v1/extension
 "#;
 
-    fn names(list: &[Adapter]) -> Vec<&str> {
+    fn names(list: &[ExternalAdapter]) -> Vec<&str> {
         list.iter().map(|a| a.name.as_str()).collect()
     }
 

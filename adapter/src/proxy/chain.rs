@@ -11,8 +11,8 @@ use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::adapters::Adapter;
-use super::envelope::{self, AnswerError, ClientRequest};
+use super::adapters::ExternalAdapter;
+use crate::powerstrip::envelope::{self, AnswerError, ClientRequest, ServerResponse};
 
 /// Default bound on one adapter call (connect, send, whole answer), in seconds.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
@@ -66,7 +66,7 @@ pub enum HookError {
 /// Posts `envelope` to `adapter` and returns the status and the whole answer body, within
 /// `timeout`.
 async fn post(
-    adapter: &Adapter,
+    adapter: &ExternalAdapter,
     hook: &'static str,
     envelope: Vec<u8>,
     timeout: Duration,
@@ -118,7 +118,12 @@ async fn post(
     }
 }
 
-fn bad(adapter: &Adapter, hook: &'static str, status: StatusCode, why: AnswerError) -> HookError {
+fn bad(
+    adapter: &ExternalAdapter,
+    hook: &'static str,
+    status: StatusCode,
+    why: AnswerError,
+) -> HookError {
     HookError::BadAnswer {
         name: adapter.name.clone(),
         url: adapter.url.url.clone(),
@@ -131,7 +136,7 @@ fn bad(adapter: &Adapter, hook: &'static str, status: StatusCode, why: AnswerErr
 /// Runs the pre-hooks in order, each seeing the body the previous one returned, and returns
 /// the final body (`None`: null). With no hooks, `req.body` unchanged.
 pub async fn run_pre(
-    hooks: &[Adapter],
+    hooks: &[ExternalAdapter],
     req: &ClientRequest,
     timeout: Duration,
 ) -> Result<Option<String>, HookError> {
@@ -141,26 +146,24 @@ pub async fn run_pre(
             post(adapter, "pre-hook", envelope::pre_hook(&current), timeout).await?;
         // Powerstrip treats any status with a valid envelope as success.
         current.body =
-            envelope::pre_answer(&answer).map_err(|e| bad(adapter, "pre-hook", status, e))?;
+            envelope::read_pre_answer(&answer).map_err(|e| bad(adapter, "pre-hook", status, e))?;
     }
     Ok(current.body)
 }
 
-/// Runs the post-hooks in order over Docker's response and returns the final body text.
+/// Runs the post-hooks in order over Docker's `response` and returns the final body text.
 /// `original` is the request as the client sent it.
 pub async fn run_post(
-    hooks: &[Adapter],
+    hooks: &[ExternalAdapter],
     original: &ClientRequest,
-    content_type: Option<&str>,
-    code: u16,
-    body: String,
+    mut response: ServerResponse,
     timeout: Duration,
 ) -> Result<String, HookError> {
-    let mut body = body;
     for adapter in hooks {
-        let env = envelope::post_hook(original, content_type, &body, code);
+        let env = envelope::post_hook(original, &response);
         let (status, answer) = post(adapter, "post-hook", env, timeout).await?;
-        body = envelope::post_answer(&answer).map_err(|e| bad(adapter, "post-hook", status, e))?;
+        response.body = envelope::read_post_answer(&answer)
+            .map_err(|e| bad(adapter, "post-hook", status, e))?;
     }
-    Ok(body)
+    Ok(response.body)
 }

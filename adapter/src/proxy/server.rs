@@ -14,9 +14,10 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, UnixListener};
 use tokio_rustls::TlsAcceptor;
 
-use super::addr::Addr;
 use super::service::{handle, Shared};
-use super::upstream::{socket_answers, Stream, Upstream};
+use super::upstream::{socket_answers, Upstream};
+use crate::accept::{self, Accept, Stream};
+use crate::addr::Addr;
 
 /// Bound on a TLS handshake, so a silent peer does not hold a task forever.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -93,63 +94,44 @@ impl Listener {
         docker: Addr,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> anyhow::Result<()> {
-        tokio::pin!(shutdown);
-        loop {
-            let stream: Box<dyn Stream> = tokio::select! {
-                _ = &mut shutdown => return Ok(()),
-                accepted = self.accept() => match accepted {
-                    Ok(s) => s,
-                    Err(e) => {
-                        // EMFILE and the like: keep serving the connections we have.
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                },
-            };
-            let tls = match &self {
-                Listener::Tcp(_, tls) => tls.clone(),
-                Listener::Unix(..) => None,
-            };
-            let shared = shared.clone();
-            let docker = docker.clone();
-            tokio::spawn(async move {
-                let stream: Box<dyn Stream> = match tls {
-                    None => stream,
-                    Some(acceptor) => {
-                        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
-                            .await
-                        {
-                            Ok(Ok(s)) => Box::new(s),
-                            Ok(Err(e)) => {
-                                tracing::info!("TLS handshake failed: {e}");
-                                return;
-                            }
-                            Err(_) => {
-                                tracing::info!("TLS handshake timed out");
-                                return;
-                            }
-                        }
-                    }
-                };
-                serve_connection(stream, shared, docker).await;
-            });
-        }
-    }
-
-    async fn accept(&self) -> std::io::Result<Box<dyn Stream>> {
-        Ok(match self {
-            Listener::Unix(l, _) => Box::new(l.accept().await?.0),
-            Listener::Tcp(l, _) => {
-                let (s, _) = l.accept().await?;
-                s.set_nodelay(true)?;
-                Box::new(s)
-            }
-        })
+        let tls = match &self {
+            Listener::Tcp(_, tls) => tls.clone(),
+            Listener::Unix(..) => None,
+        };
+        let serve_one =
+            |stream| serve_connection(stream, tls.clone(), shared.clone(), docker.clone());
+        accept::serve_each(&self, serve_one, shutdown).await;
+        Ok(())
     }
 }
 
-async fn serve_connection(stream: Box<dyn Stream>, shared: Arc<Shared>, docker: Addr) {
+impl Accept for Listener {
+    async fn accept(&self) -> std::io::Result<Box<dyn Stream>> {
+        match self {
+            Listener::Unix(l, _) => Accept::accept(l).await,
+            Listener::Tcp(l, _) => Accept::accept(l).await,
+        }
+    }
+}
+
+/// One client connection: the TLS handshake (bounded, so a silent peer does not hold a
+/// task), then HTTP/1.1 with keep-alive and upgrades.
+async fn serve_connection(
+    stream: Box<dyn Stream>,
+    tls: Option<TlsAcceptor>,
+    shared: Arc<Shared>,
+    docker: Addr,
+) {
+    let stream: Box<dyn Stream> = match tls {
+        None => stream,
+        Some(acceptor) => {
+            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(s)) => Box::new(s),
+                Ok(Err(e)) => return tracing::info!("TLS handshake failed: {e}"),
+                Err(_) => return tracing::info!("TLS handshake timed out"),
+            }
+        }
+    };
     let upstream = Arc::new(Upstream::new(docker));
     let service = service_fn(move |req| handle(shared.clone(), upstream.clone(), req));
     let conn = http1::Builder::new()

@@ -13,10 +13,10 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UnixStream};
 
-use super::addr::Addr;
+use crate::accept::Stream;
+use crate::addr::Addr;
 
 /// Boxed error of a streamed body.
 pub type BoxError = Box<dyn StdError + Send + Sync>;
@@ -24,10 +24,6 @@ pub type BoxError = Box<dyn StdError + Send + Sync>;
 /// The body type the proxy sends both ways: a client's or daemon's streamed body, or one
 /// the proxy built (rewritten create, error message).
 pub type ProxyBody = BoxBody<Bytes, BoxError>;
-
-/// Any byte stream the proxy speaks HTTP over (unix, TCP, TLS).
-pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
 
 /// Bound on connecting to the daemon: a dead daemon must give a 502, not a hang.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -6,6 +6,7 @@ mod cli;
 mod daemon_restart;
 mod demo;
 mod killed;
+mod shipped;
 mod stream;
 mod tls;
 mod weave;

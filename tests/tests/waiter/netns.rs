@@ -42,34 +42,24 @@ fn spawn_in(ns: &NetNs, bin: &PathBuf, env: &[(&str, &str)], args: &[&str]) -> C
 /// counts its runs, and shows what it saw of ethwe when it started.
 const APP: &str = r#"echo run >> "$1"; echo "pid=$$"; cat /sys/class/net/ethwe/flags; ip -o -4 addr show dev ethwe | awk '{print $4}'"#;
 
-struct RemoveDir(PathBuf);
-
-impl Drop for RemoveDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Marker(PathBuf);
+/// The file the app appends a line to on each run (removed on drop).
+struct Marker(tempfile::NamedTempFile);
 
 impl Marker {
     fn new() -> Marker {
-        let p = std::env::temp_dir().join(e2e::docker::unique("waiter-marker"));
-        Marker(p)
+        let file = tempfile::Builder::new()
+            .prefix("waiter-marker-")
+            .tempfile()
+            .expect("a marker file");
+        Marker(file)
     }
     fn runs(&self) -> usize {
-        std::fs::read_to_string(&self.0)
+        std::fs::read_to_string(self.0.path())
             .map(|s| s.lines().count())
             .unwrap_or(0)
     }
     fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for Marker {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        self.0.path().to_str().unwrap()
     }
 }
 
@@ -299,14 +289,16 @@ fn works_as_a_non_root_user() {
         return;
     }
     // A copy the unprivileged user can reach whatever the checkout's permissions.
-    let dir = std::env::temp_dir().join(e2e::docker::unique("waiter-nonroot"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("waiter-nonroot-")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
     let copy = dir.join("wait-for-weave");
     std::fs::copy(&bin, &copy).unwrap();
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let _remove = RemoveDir(dir);
     let ns = NetNs::new();
     let mut c = ns.command("setpriv");
     c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])

@@ -1,4 +1,5 @@
-//! The DESIGN §3 rule table, one test per row, plus properties.
+//! The docs/design.md §3 rule table (Docker's merge rules 1–6), one test per row, plus
+//! properties.
 
 use super::*;
 use proptest::prelude::*;
@@ -19,7 +20,7 @@ fn image(entrypoint: Option<&[&str]>, cmd: Option<&[&str]>) -> ImageConfig {
 }
 
 /// A create body with WEAVE_CIDR and the given Entrypoint/Cmd JSON values.
-fn create(entrypoint: Value, cmd: Value) -> Value {
+pub(crate) fn create(entrypoint: Value, cmd: Value) -> Value {
     json!({
         "Env": ["WEAVE_CIDR=10.2.1.1/24"],
         "Image": "example/app:1",
@@ -31,10 +32,8 @@ fn create(entrypoint: Value, cmd: Value) -> Value {
 
 /// Rewrites and returns (Entrypoint, Cmd) of the result.
 fn merged(body: Value, img: &ImageConfig) -> Result<(Value, Value), RewriteError> {
-    match rewrite(body, Some(img), &cfg())? {
-        Rewrite::Rewritten { body, .. } => Ok((body["Entrypoint"].clone(), body["Cmd"].clone())),
-        Rewrite::PassThrough => panic!("expected a rewrite"),
-    }
+    let body = rewrite(body, Some(img), &cfg())?;
+    Ok((body["Entrypoint"].clone(), body["Cmd"].clone()))
 }
 
 fn full_image() -> ImageConfig {
@@ -136,8 +135,7 @@ fn image_not_read_when_entrypoint_given() {
     let body = create(json!(["/bin/sh"]), Value::Null);
     assert_eq!(image_needed(&body), None);
     // No image config needed at all.
-    let out = rewrite(body, None, &cfg()).unwrap();
-    assert!(matches!(out, Rewrite::Rewritten { .. }));
+    assert!(rewrite(body, None, &cfg()).is_ok());
 }
 
 #[test]
@@ -150,14 +148,6 @@ fn image_needed_when_entrypoint_empty_and_error_without_it() {
             Err(RewriteError::NeedImage("example/app:1".to_string()))
         );
     }
-}
-
-#[test]
-fn image_not_needed_when_passing_through() {
-    let mut body = create(Value::Null, Value::Null);
-    body["Env"] = json!(["WEAVE_CIDR=none"]);
-    assert_eq!(image_needed(&body), None);
-    assert_eq!(rewrite(body, None, &cfg()), Ok(Rewrite::PassThrough));
 }
 
 // ---- Rule 2: `--entrypoint ""` ----------------------------------------------------------
@@ -246,153 +236,10 @@ fn configured_waiter_and_volume_container_are_used() {
     let cfg = RewriteConfig {
         waiter: "/w/wait".to_string(),
         volume_container: "ww2".to_string(),
-        label: None,
     };
-    let out = rewrite(create(json!(["/a"]), Value::Null), None, &cfg).unwrap();
-    let Rewrite::Rewritten { body, .. } = out else {
-        panic!("expected a rewrite")
-    };
+    let body = rewrite(create(json!(["/a"]), Value::Null), None, &cfg).unwrap();
     assert_eq!(body["Entrypoint"], json!(["/w/wait", "/a"]));
     assert_eq!(body["HostConfig"]["VolumesFrom"], json!(["ww2:ro"]));
-}
-
-// ---- NetworkMode -----------------------------------------------------------------------
-
-#[test]
-fn network_modes_with_own_namespace_are_rewritten() {
-    for mode in [
-        json!(""),
-        json!("default"),
-        json!("bridge"),
-        json!("none"),
-        Value::Null,
-    ] {
-        let mut body = create(json!(["/a"]), Value::Null);
-        body["HostConfig"]["NetworkMode"] = mode.clone();
-        assert!(
-            matches!(rewrite(body, None, &cfg()), Ok(Rewrite::Rewritten { .. })),
-            "{mode}"
-        );
-    }
-    let mut body = create(json!(["/a"]), Value::Null);
-    body["HostConfig"]
-        .as_object_mut()
-        .unwrap()
-        .remove("NetworkMode");
-    assert!(matches!(
-        rewrite(body, None, &cfg()),
-        Ok(Rewrite::Rewritten { .. })
-    ));
-}
-
-#[test]
-fn network_modes_host_container_and_user_networks_pass_through() {
-    for mode in [
-        json!("host"),
-        json!("container:web-1"),
-        json!("my-net"),
-        json!("Bridge"),
-        json!(5),
-    ] {
-        let mut body = create(json!(["/a"]), Value::Null);
-        body["HostConfig"]["NetworkMode"] = mode.clone();
-        assert_eq!(
-            rewrite(body, None, &cfg()),
-            Ok(Rewrite::PassThrough),
-            "{mode}"
-        );
-    }
-}
-
-// ---- WEAVE_CIDR forms (grammar: weave_cidr) ------------------------------------------
-
-fn with_env(env: Value) -> Value {
-    let mut body = create(json!(["/a"]), Value::Null);
-    body["Env"] = env;
-    body
-}
-
-#[test]
-fn weave_cidr_none_passes_through() {
-    for env in [json!(["WEAVE_CIDR=none"]), json!(["WEAVE_CIDR= none\t"])] {
-        assert_eq!(
-            rewrite(with_env(env), None, &cfg()),
-            Ok(Rewrite::PassThrough)
-        );
-    }
-}
-
-#[test]
-fn no_weave_cidr_passes_through() {
-    for env in [
-        Value::Null,
-        json!([]),
-        json!(["A=1"]),
-        json!(["WEAVE_CIDR"]),
-        json!(["WEAVE_CIDRX=1.2.3.4/8"]),
-        json!("WEAVE_CIDR=1.2.3.4/8"),
-    ] {
-        assert_eq!(
-            rewrite(with_env(env.clone()), None, &cfg()),
-            Ok(Rewrite::PassThrough),
-            "{env}"
-        );
-    }
-    let mut body = create(json!(["/a"]), Value::Null);
-    body.as_object_mut().unwrap().remove("Env");
-    assert_eq!(rewrite(body, None, &cfg()), Ok(Rewrite::PassThrough));
-}
-
-#[test]
-fn first_weave_cidr_entry_wins() {
-    let env = json!(["WEAVE_CIDR=none", "WEAVE_CIDR=10.2.1.1/24"]);
-    assert_eq!(
-        rewrite(with_env(env), None, &cfg()),
-        Ok(Rewrite::PassThrough)
-    );
-    let env = json!(["WEAVE_CIDR=10.2.1.1/24", "WEAVE_CIDR=none"]);
-    assert!(matches!(
-        rewrite(with_env(env), None, &cfg()),
-        Ok(Rewrite::Rewritten { .. })
-    ));
-}
-
-#[test]
-fn every_weave_cidr_form_is_rewritten_with_its_parse() {
-    for value in [
-        "",
-        "  ",
-        "10.2.1.1/24",
-        "ip:10.2.1.1/24",
-        "net:10.2.0.0/16",
-        "net:default",
-        "10.2.1.1/24 ip:10.2.1.2/24 net:default",
-    ] {
-        let env = json!([format!("WEAVE_CIDR={value}")]);
-        let Ok(Rewrite::Rewritten { cidr, .. }) = rewrite(with_env(env), None, &cfg()) else {
-            panic!("{value:?} not rewritten");
-        };
-        assert_eq!(cidr, weave_cidr::parse(value), "{value:?}");
-        assert!(cidr.is_ok(), "{value:?}");
-    }
-}
-
-#[test]
-fn invalid_weave_cidr_is_rewritten_so_the_waiter_refuses_it() {
-    for value in [
-        "10.2.1.1",
-        "10.2.1.1/24,10.2.1.2/24",
-        "$(reboot)",
-        "none 1.2.3.4/8",
-    ] {
-        let env = json!([format!("WEAVE_CIDR={value}")]);
-        let Ok(Rewrite::Rewritten { body, cidr }) = rewrite(with_env(env), None, &cfg()) else {
-            panic!("{value:?} not rewritten");
-        };
-        assert_eq!(body["Entrypoint"], json!([W, "/a"]));
-        let err = cidr.unwrap_err();
-        assert!(err.to_string().starts_with("invalid WEAVE_CIDR"), "{err}");
-    }
 }
 
 // ---- HostConfig and VolumesFrom --------------------------------------------------------
@@ -400,7 +247,7 @@ fn invalid_weave_cidr_is_rewritten_so_the_waiter_refuses_it() {
 #[test]
 fn missing_host_config_is_created() {
     let body = json!({"Env": ["WEAVE_CIDR="], "Entrypoint": ["/a"]});
-    let Ok(Rewrite::Rewritten { body, .. }) = rewrite(body, None, &cfg()) else {
+    let Ok(body) = rewrite(body, None, &cfg()) else {
         panic!()
     };
     assert_eq!(body["HostConfig"], json!({"VolumesFrom": ["weavewait:ro"]}));
@@ -409,7 +256,7 @@ fn missing_host_config_is_created() {
 #[test]
 fn null_host_config_is_created() {
     let body = json!({"Env": ["WEAVE_CIDR="], "Entrypoint": ["/a"], "HostConfig": null});
-    let Ok(Rewrite::Rewritten { body, .. }) = rewrite(body, None, &cfg()) else {
+    let Ok(body) = rewrite(body, None, &cfg()) else {
         panic!()
     };
     assert_eq!(body["HostConfig"], json!({"VolumesFrom": ["weavewait:ro"]}));
@@ -431,7 +278,7 @@ fn non_object_host_config_is_malformed() {
 fn volumes_from_is_appended_to_existing_entries() {
     let mut body = create(json!(["/a"]), Value::Null);
     body["HostConfig"]["VolumesFrom"] = json!(["other:ro"]);
-    let Ok(Rewrite::Rewritten { body, .. }) = rewrite(body, None, &cfg()) else {
+    let Ok(body) = rewrite(body, None, &cfg()) else {
         panic!()
     };
     assert_eq!(
@@ -449,7 +296,7 @@ fn volumes_from_is_not_duplicated() {
     ] {
         let mut body = create(json!(["/a"]), Value::Null);
         body["HostConfig"]["VolumesFrom"] = existing.clone();
-        let Ok(Rewrite::Rewritten { body, .. }) = rewrite(body, None, &cfg()) else {
+        let Ok(body) = rewrite(body, None, &cfg()) else {
             panic!()
         };
         assert_eq!(body["HostConfig"]["VolumesFrom"], existing);
@@ -460,7 +307,7 @@ fn volumes_from_is_not_duplicated() {
 fn volumes_from_of_another_name_prefix_is_not_ours() {
     let mut body = create(json!(["/a"]), Value::Null);
     body["HostConfig"]["VolumesFrom"] = json!(["weavewait2:ro"]);
-    let Ok(Rewrite::Rewritten { body, .. }) = rewrite(body, None, &cfg()) else {
+    let Ok(body) = rewrite(body, None, &cfg()) else {
         panic!()
     };
     assert_eq!(
@@ -506,7 +353,7 @@ fn field_names_match_case_insensitively_like_go() {
         "entrypoint": ["/a"],
         "hostConfig": {"networkMode": "bridge", "volumesFrom": ["x"]}
     });
-    let Ok(Rewrite::Rewritten { body, .. }) = rewrite(body, None, &cfg()) else {
+    let Ok(body) = rewrite(body, None, &cfg()) else {
         panic!()
     };
     let obj = body.as_object().unwrap();
@@ -521,7 +368,7 @@ fn field_names_match_case_insensitively_like_go() {
     );
 }
 
-// ---- The captured CLI body (REFERENCE.md) ----------------------------------------------
+// ---- The captured CLI body (docs/design.md §6) ----------------------------------------------
 
 const CAPTURED_CREATE: &str = r#"{"Hostname":"","Domainname":"","User":"","AttachStdin":false,"AttachStdout":false,"AttachStderr":false,"Tty":false,"OpenStdin":false,"StdinOnce":false,"Env":["WEAVE_CIDR=10.2.1.1/24"],"Cmd":null,"Image":"example/app:1","Volumes":{},"WorkingDir":"","Entrypoint":null,"OnBuild":null,"Labels":{},"HostConfig":{"Binds":null,"ContainerIDFile":"","LogConfig":{"Type":"","Config":{}},"NetworkMode":"default","PortBindings":{},"RestartPolicy":{"Name":"no","MaximumRetryCount":0},"AutoRemove":false,"VolumeDriver":"","VolumesFrom":null,"ConsoleSize":[0,0],"CapAdd":null,"CapDrop":null,"CgroupnsMode":"","Dns":[],"DnsOptions":[],"DnsSearch":[],"ExtraHosts":null,"GroupAdd":null,"IpcMode":"","Cgroup":"","Links":null,"OomScoreAdj":0,"PidMode":"","Privileged":false,"PublishAllPorts":false,"ReadonlyRootfs":false,"SecurityOpt":null,"UTSMode":"","UsernsMode":"","ShmSize":0,"Isolation":"","CpuShares":0,"Memory":0,"NanoCpus":0,"CgroupParent":"","BlkioWeight":0,"BlkioWeightDevice":[],"BlkioDeviceReadBps":[],"BlkioDeviceWriteBps":[],"BlkioDeviceReadIOps":[],"BlkioDeviceWriteIOps":[],"CpuPeriod":0,"CpuQuota":0,"CpuRealtimePeriod":0,"CpuRealtimeRuntime":0,"CpusetCpus":"","CpusetMems":"","Devices":[],"DeviceCgroupRules":null,"DeviceRequests":null,"MemoryReservation":0,"MemorySwap":0,"MemorySwappiness":-1,"OomKillDisable":false,"PidsLimit":0,"Ulimits":[],"CpuCount":0,"CpuPercent":0,"IOMaximumIOps":0,"IOMaximumBandwidth":0,"MaskedPaths":null,"ReadonlyPaths":null},"NetworkingConfig":{"EndpointsConfig":{"default":{"IPAMConfig":null,"Links":null,"Aliases":null,"MacAddress":"","DriverOpts":null,"GwPriority":0,"NetworkID":"","EndpointID":"","Gateway":"","IPAddress":"","IPPrefixLen":0,"IPv6Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"DNSNames":null}}}}
 "#;
@@ -530,7 +377,7 @@ const CAPTURED_CREATE: &str = r#"{"Hostname":"","Domainname":"","User":"","Attac
 fn captured_cli_body_changes_only_the_three_fields() {
     let before: Value = serde_json::from_str(CAPTURED_CREATE).unwrap();
     let img = image(Some(&["/bin/echo", "img-entry"]), Some(&["img-cmd"]));
-    let Ok(Rewrite::Rewritten { body, .. }) = rewrite(before.clone(), Some(&img), &cfg()) else {
+    let Ok(body) = rewrite(before.clone(), Some(&img), &cfg()) else {
         panic!()
     };
     assert_eq!(body["Entrypoint"], json!([W, "/bin/echo", "img-entry"]));
@@ -617,7 +464,7 @@ proptest! {
     #[test]
     fn unknown_fields_and_number_text_survive(text in create_text(), img in any_image()) {
         let before: Value = serde_json::from_str(&text).unwrap();
-        if let Ok(Rewrite::Rewritten { body, .. }) = rewrite(before.clone(), Some(&img), &cfg()) {
+        if let Ok(body) = rewrite(before.clone(), Some(&img), &cfg()) {
             for (k, v) in before.as_object().unwrap() {
                 if !["Entrypoint", "Cmd", "HostConfig"].contains(&k.as_str()) {
                     prop_assert_eq!(body[k].to_string(), v.to_string());
@@ -634,68 +481,10 @@ proptest! {
     #[test]
     fn rewrite_is_idempotent(text in create_text(), img in any_image()) {
         let before: Value = serde_json::from_str(&text).unwrap();
-        match rewrite(before, Some(&img), &cfg()) {
-            Ok(Rewrite::Rewritten { body, .. }) => {
-                // The second pass must not need the image nor change anything.
-                let again = rewrite(body.clone(), None, &cfg()).unwrap();
-                let Rewrite::Rewritten { body: twice, .. } = again else {
-                    return Err(TestCaseError::fail("second pass did not act"));
-                };
-                prop_assert_eq!(twice.to_string(), body.to_string());
-            }
-            Ok(Rewrite::PassThrough) | Err(_) => {}
+        if let Ok(body) = rewrite(before, Some(&img), &cfg()) {
+            // The second pass must not need the image nor change anything.
+            let twice = rewrite(body.clone(), None, &cfg()).unwrap();
+            prop_assert_eq!(twice.to_string(), body.to_string());
         }
     }
-}
-
-// ---- label scope -----------------------------------------------------------------------
-
-fn scoped(key: &str, value: &str) -> RewriteConfig {
-    RewriteConfig {
-        label: Some((key.to_string(), value.to_string())),
-        ..RewriteConfig::default()
-    }
-}
-
-#[test]
-fn label_scope_passes_unlabelled_creates_through() {
-    let body = create(json!(["/a"]), Value::Null);
-    assert!(!in_scope(&body, &scoped("nc", "2")));
-    assert_eq!(
-        rewrite(body, None, &scoped("nc", "2")).unwrap(),
-        Rewrite::PassThrough
-    );
-}
-
-#[test]
-fn label_scope_passes_other_values_and_types_through() {
-    for labels in [
-        json!({"nc": "3"}),
-        json!({"NC": "2"}),
-        json!({"nc": 2}),
-        json!(null),
-        json!(["nc=2"]),
-    ] {
-        let mut body = create(json!(["/a"]), Value::Null);
-        body["Labels"] = labels.clone();
-        let out = rewrite(body, None, &scoped("nc", "2")).unwrap();
-        assert_eq!(out, Rewrite::PassThrough, "Labels {labels}");
-    }
-}
-
-#[test]
-fn label_scope_rewrites_labelled_creates() {
-    let mut body = create(json!(["/a"]), Value::Null);
-    // Go's encoding/json matches the field name case-insensitively.
-    body["labels"] = json!({"nc": "2", "other": "x"});
-    assert!(in_scope(&body, &scoped("nc", "2")));
-    let Rewrite::Rewritten { body, .. } = rewrite(body, None, &scoped("nc", "2")).unwrap() else {
-        panic!("expected a rewrite")
-    };
-    assert_eq!(body["Entrypoint"], json!([W, "/a"]));
-}
-
-#[test]
-fn no_label_scope_means_every_create_is_in_scope() {
-    assert!(in_scope(&create(json!(["/a"]), Value::Null), &cfg()));
 }

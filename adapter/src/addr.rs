@@ -1,5 +1,6 @@
 //! Endpoint addresses in Docker's `-H` spelling (pure parsing): `unix:///path` and
-//! `tcp://host:port`, for both the listener and the Docker daemon.
+//! `tcp://host:port`, for the proxy's listener and for the Docker daemon every subcommand
+//! talks to.
 
 use std::fmt;
 use std::path::PathBuf;

@@ -1,5 +1,8 @@
-//! The powerstrip adapter protocol v1 (DESIGN §6, REFERENCE.md): envelopes in, envelopes
-//! out, no I/O.
+//! The powerstrip adapter protocol v1 (docs/design.md §6), both ways, no I/O: as an
+//! adapter (hook envelopes in, answers out: [`parse_envelope`], [`pre_answer`],
+//! [`post_answer`]) and as the proxy calling external adapters (hook envelopes out, answers
+//! in: [`pre_hook`], [`post_hook`], [`read_pre_answer`], [`read_post_answer`]). Bodies are
+//! JSON *strings* holding the raw text, or null.
 //!
 //! Powerstrip hangs the user's docker command on anything but a 200 JSON envelope with the
 //! right key and a Body of the right type, so every function here that builds an answer
@@ -271,58 +274,100 @@ fn unknown_answer() -> Vec<u8> {
     .into_bytes()
 }
 
-/// The request path without `?query`.
-pub fn path_of(request: &str) -> &str {
-    request.split(['?', '#']).next().unwrap_or("")
+impl ClientRequest {
+    fn to_value(&self) -> Value {
+        json!({"Method": self.method, "Request": self.request, "Body": self.body})
+    }
 }
 
-/// Strips an optional API version prefix (`/v1.41`) from a path.
-fn unversioned(path: &str) -> &str {
-    if let Some(rest) = path.strip_prefix("/v") {
-        if let Some(i) = rest.find('/') {
-            let version = &rest[..i];
-            if !version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.') {
-                return &rest[i..];
-            }
+/// The pre-hook envelope the proxy sends an external adapter:
+/// `{"PowerstripProtocolVersion":1,"Type":"pre-hook","ClientRequest":…}`.
+pub fn pre_hook(req: &ClientRequest) -> Vec<u8> {
+    json!({
+        "PowerstripProtocolVersion": VERSION,
+        "Type": "pre-hook",
+        "ClientRequest": req.to_value(),
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// The post-hook envelope the proxy sends an external adapter. `original` is the request as
+/// the client sent it (before any pre-hook rewrite); `response` Docker's answer so far.
+pub fn post_hook(original: &ClientRequest, response: &ServerResponse) -> Vec<u8> {
+    json!({
+        "PowerstripProtocolVersion": VERSION,
+        "Type": "post-hook",
+        "ClientRequest": original.to_value(),
+        "ServerResponse": {
+            "ContentType": response.content_type,
+            "Body": response.body,
+            "Code": response.code,
+        },
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// What is wrong with an external adapter's answer (the proxy turns it into a 502).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnswerError {
+    /// Not JSON at all.
+    #[error("the answer is not JSON ({0})")]
+    NotJson(String),
+    /// JSON without the expected key or with a Body of the wrong type.
+    #[error("the answer has no {key}.Body {expected} (got {got})")]
+    Shape {
+        /// `ModifiedClientRequest` or `ModifiedServerResponse`.
+        key: &'static str,
+        /// What Body must be.
+        expected: &'static str,
+        /// A short excerpt of what came instead.
+        got: String,
+    },
+}
+
+/// Reads a pre-hook answer: `ModifiedClientRequest.Body`, a string or null. Powerstrip uses
+/// nothing else of the answer (Method and Request are ignored).
+pub fn read_pre_answer(bytes: &[u8]) -> Result<Option<String>, AnswerError> {
+    match answer_body(bytes, "ModifiedClientRequest")? {
+        Value::String(s) => Ok(Some(s)),
+        Value::Null => Ok(None),
+        other => Err(shape("ModifiedClientRequest", "string or null", &other)),
+    }
+}
+
+/// Reads a post-hook answer: `ModifiedServerResponse.Body`, a string. Powerstrip keeps
+/// Docker's status code and Content-Type whatever the answer says.
+pub fn read_post_answer(bytes: &[u8]) -> Result<String, AnswerError> {
+    match answer_body(bytes, "ModifiedServerResponse")? {
+        Value::String(s) => Ok(s),
+        other => Err(shape("ModifiedServerResponse", "string", &other)),
+    }
+}
+
+fn answer_body(bytes: &[u8], key: &'static str) -> Result<Value, AnswerError> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| {
+        let start = String::from_utf8_lossy(&bytes[..bytes.len().min(80)]).into_owned();
+        AnswerError::NotJson(format!("{e}; starts with {start:?}"))
+    })?;
+    match v.get(key).and_then(|m| m.as_object()) {
+        Some(m) if m.contains_key("Body") => Ok(m["Body"].clone()),
+        _ => Err(shape(key, "", &v)),
+    }
+}
+
+fn shape(key: &'static str, expected: &'static str, got: &Value) -> AnswerError {
+    let mut got = got.to_string();
+    if got.len() > 80 {
+        let mut end = 80;
+        while !got.is_char_boundary(end) {
+            end -= 1;
         }
+        got.truncate(end);
+        got.push('…');
     }
-    path
-}
-
-/// True for `POST [/vX.Y]/containers/create[?...]`.
-pub fn is_create(method: &str, request: &str) -> bool {
-    method == "POST" && unversioned(path_of(request)) == "/containers/create"
-}
-
-/// The container id or name of `POST [/vX.Y]/containers/<id or name>/start|restart`, if
-/// the request is one (names with `-`, `.` and `_` included; percent-escapes decoded).
-pub fn start_target(method: &str, request: &str) -> Option<String> {
-    if method != "POST" {
-        return None;
-    }
-    let rest = unversioned(path_of(request)).strip_prefix("/containers/")?;
-    let (name, action) = rest.rsplit_once('/')?;
-    if !matches!(action, "start" | "restart") || name.is_empty() || name.contains('/') {
-        return None;
-    }
-    percent_decode(name)
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    AnswerError::Shape { key, expected, got }
 }
 
 #[cfg(test)]

@@ -14,7 +14,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::hooks::Adapter;
+use super::adapter::PowerstripAdapter;
+use crate::accept::{self, Stream};
+use crate::fault;
 
 /// Largest envelope accepted (a create body is a few KiB; images' labels can add more).
 pub const MAX_ENVELOPE: usize = 16 * 1024 * 1024;
@@ -32,39 +34,29 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
 /// Serves the adapter on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
-    adapter: Arc<Adapter>,
+    adapter: Arc<PowerstripAdapter>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => return,
-        };
+    let serve_one = |stream: Box<dyn Stream>| {
         let adapter = adapter.clone();
-        tokio::spawn(async move {
+        async move {
             let service = service_fn(move |req| answer(adapter.clone(), req));
             if let Err(e) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {
-                tracing::debug!(%peer, "connection ended: {e}");
+                tracing::debug!("connection ended: {e}");
             }
-        });
-    }
+        }
+    };
+    accept::serve_each(&listener, serve_one, shutdown).await;
 }
 
 async fn answer(
-    adapter: Arc<Adapter>,
+    adapter: Arc<PowerstripAdapter>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    fault::inject(fault::Point::Request, &req.uri().to_string());
     if req.method() != Method::POST {
         return Ok(reply(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -100,27 +92,26 @@ fn reply(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response<Full
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::addr::Addr;
+    use crate::attach::attacher::Attacher;
     use crate::attach::command::Command;
-    use crate::attach::container::Attacher;
-    use crate::rewrite::RewriteConfig;
+    use crate::hooks::WeaveHooks;
+    use crate::policy::rewrite::RewriteConfig;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     async fn offline_server() -> SocketAddr {
-        let docker = bollard::Docker::connect_with_http(
-            "http://127.0.0.1:1",
-            5,
-            bollard::API_DEFAULT_VERSION,
-        )
+        let docker = crate::docker::client(&Addr::Tcp {
+            host: "127.0.0.1".into(),
+            port: 1,
+        })
         .unwrap();
-        let adapter = Arc::new(Adapter {
-            rewrite: RewriteConfig::default(),
-            attacher: Arc::new(Attacher::new(
-                docker,
-                Arc::new(Command::new("/bin/false".into())),
-                crate::rewrite::DEFAULT_WAITER.into(),
-                None,
-            )),
-        });
+        let attacher = Attacher::new(
+            docker,
+            Arc::new(Command::new("/bin/false".into())),
+            RewriteConfig::default(),
+            Default::default(),
+        );
+        let adapter = Arc::new(PowerstripAdapter::new(WeaveHooks::new(Arc::new(attacher))));
         let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(serve(listener, adapter, std::future::pending()));

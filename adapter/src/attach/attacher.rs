@@ -1,0 +1,297 @@
+//! Attaching containers by id or name (docs/design.md §5): resolve by inspect, ask the
+//! policy core whether to attach ([`crate::policy::target`]), run the backend, and when it
+//! fails apply the failure rule of the caller ([`OnFailure`]): the app must never run
+//! without its network.
+//!
+//! Attaches of one container are serialised (the post-hook and the `start` event race),
+//! and backends are idempotent, so a second attach is a no-op. Each attach runs in a task
+//! of its own: a client hanging up cannot cut it (or its kill) short, and a panic in it is
+//! contained and counts as a failed attach.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+
+use super::{AttachError, Backend, Target};
+use crate::docker;
+use crate::fault;
+use crate::panics;
+use crate::policy::rewrite::RewriteConfig;
+use crate::policy::target::{target_of, Skip};
+use crate::policy::{Policy, Scope};
+
+/// What to do when an attach fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// A client waits (post-hook, proxy): kill the container and report the error.
+    KillContainer,
+    /// The daemon restarted it (restart policy): kill only the process, so Docker counts a
+    /// failed run and the restart policy retries.
+    KillProcess,
+    /// Start-up scan: log only; the container keeps waiting and is retried.
+    Nothing,
+}
+
+/// The result of a successful [`Attacher::attach`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The backend attached it (or found it attached).
+    Attached(Target),
+    /// Nothing to do.
+    Skipped(Skip),
+}
+
+/// How long a failed attach is remembered for a client's attach of the same container.
+const FAILURE_MEMORY: Duration = Duration::from_secs(600);
+
+/// Attaches containers by id or name, with one backend and one policy.
+#[derive(Debug)]
+pub struct Attacher {
+    docker: Docker,
+    backend: Arc<dyn Backend>,
+    policy: Policy,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The last failed attach of each container (when, and why): the events follower
+    /// usually hears of a start before the client's post-hook does, so when its attach
+    /// fails and kills the container, the client's attach finds it stopped and must
+    /// report that failure rather than "nothing to do". Cleared by a successful attach.
+    failures: Mutex<HashMap<String, (Instant, String)>>,
+}
+
+impl Attacher {
+    /// An attacher of the containers `rewrite` made wait (W) in `scope`, attaching them with
+    /// `backend`; its [`Policy`] says what the backend can do.
+    pub fn new(
+        docker: Docker,
+        backend: Arc<dyn Backend>,
+        rewrite: RewriteConfig,
+        scope: Scope,
+    ) -> Self {
+        let policy = Policy {
+            rewrite,
+            scope,
+            allocates: backend.allocates(),
+            backend: backend.name(),
+        };
+        Attacher {
+            docker,
+            backend,
+            policy,
+            locks: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The Docker client.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// The policy containers are judged by.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Resolves `id_or_name` by inspect and attaches it when it asks for it, in a task of
+    /// its own.
+    ///
+    /// Errors: inspect fails, the backend fails, or the task panics; in the latter two cases
+    /// `on_failure` has been applied before returning (and its own failure is logged).
+    pub async fn attach(
+        self: &Arc<Self>,
+        id_or_name: &str,
+        on_failure: OnFailure,
+    ) -> Result<Outcome, AttachError> {
+        let (this, name) = (self.clone(), id_or_name.to_string());
+        let task = tokio::spawn(async move { this.attach_in_task(&name, on_failure).await });
+        match task.await {
+            Ok(result) => result,
+            Err(e) => {
+                let why = panics::join_error(e);
+                if on_failure == OnFailure::KillContainer {
+                    self.kill_container(id_or_name, id_or_name).await;
+                }
+                Err(AttachError::Panicked {
+                    container: id_or_name.to_string(),
+                    why,
+                })
+            }
+        }
+    }
+
+    async fn attach_in_task(
+        &self,
+        id_or_name: &str,
+        on_failure: OnFailure,
+    ) -> Result<Outcome, AttachError> {
+        fault::inject(fault::Point::Attach, id_or_name);
+        let Some(facts) = self.inspect(id_or_name).await? else {
+            return Ok(Outcome::Skipped(Skip::Gone));
+        };
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            locks.entry(facts.id.clone()).or_default().clone()
+        };
+        let result = {
+            let _guard = lock.lock().await;
+            // Judge the container again under the lock: an attach that waited for another
+            // one (post-hook and start event race) may find the app already run and gone.
+            self.attach_locked(&facts.id).await
+        };
+        {
+            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            if Arc::strong_count(&lock) == 2 {
+                locks.remove(&facts.id);
+            }
+        }
+        match result? {
+            Locked::Attached(target) => {
+                tracing::info!("attached {target}");
+                self.failures().remove(&target.id);
+                Ok(Outcome::Attached(target))
+            }
+            Locked::Skipped(Skip::NotRunning) if on_failure == OnFailure::KillContainer => {
+                let earlier = self.failures().remove(&facts.id);
+                match earlier {
+                    Some((_, why)) => Err(AttachError::FailedEarlier {
+                        container: facts.name,
+                        why,
+                    }),
+                    None => Ok(Outcome::Skipped(Skip::NotRunning)),
+                }
+            }
+            Locked::Skipped(skip) => Ok(Outcome::Skipped(skip)),
+            Locked::Failed(target, e) => {
+                tracing::error!("attach of {target} failed: {e}");
+                self.remember_failure(&target.id, e.to_string());
+                self.fail(&target, on_failure).await;
+                Err(e)
+            }
+        }
+    }
+
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, String)>> {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records that the attach of container `id` failed with `why`, forgetting records
+    /// older than [`FAILURE_MEMORY`].
+    fn remember_failure(&self, id: &str, why: String) {
+        let mut failures = self.failures();
+        failures.retain(|_, (when, _)| when.elapsed() < FAILURE_MEMORY);
+        failures.insert(id.to_string(), (Instant::now(), why));
+    }
+
+    /// Inspects `id_or_name`; `Ok(None)` when there is no such container.
+    async fn inspect(
+        &self,
+        id_or_name: &str,
+    ) -> Result<Option<crate::policy::target::ContainerFacts>, AttachError> {
+        docker::container_facts(&self.docker, id_or_name)
+            .await
+            .map_err(|source| AttachError::Docker {
+                what: format!("cannot inspect container {id_or_name}"),
+                source,
+            })
+    }
+
+    /// Inspect, decide and attach while holding the container's lock.
+    async fn attach_locked(&self, id: &str) -> Result<Locked, AttachError> {
+        let Some(facts) = self.inspect(id).await? else {
+            return Ok(Locked::Skipped(Skip::Gone));
+        };
+        let target = match target_of(&facts, &self.policy) {
+            Ok(t) => t,
+            Err(skip) => return Ok(Locked::Skipped(skip)),
+        };
+        Ok(match self.backend.attach(&target).await {
+            Ok(()) => Locked::Attached(target),
+            Err(e) => Locked::Failed(target, e),
+        })
+    }
+
+    /// The failure rules (docs/design.md §5).
+    async fn fail(&self, target: &Target, on_failure: OnFailure) {
+        match on_failure {
+            OnFailure::Nothing => {}
+            OnFailure::KillContainer => {
+                if !self.kill_container(&target.id, &target.to_string()).await {
+                    // The waiter must not exec the app: fall back to the process.
+                    kill_process(target);
+                }
+            }
+            OnFailure::KillProcess => kill_process(target),
+        }
+    }
+
+    /// SIGKILL to container `id` through Docker; `what` names it in logs. Returns whether
+    /// Docker did it.
+    async fn kill_container(&self, id: &str, what: &str) -> bool {
+        match docker::kill(&self.docker, id).await {
+            Ok(()) => {
+                tracing::warn!("killed {what} so it never runs unnetworked");
+                true
+            }
+            Err(e) => {
+                tracing::error!("cannot kill {what} through Docker: {e}");
+                false
+            }
+        }
+    }
+}
+
+/// What one attach under the container's lock came to.
+enum Locked {
+    Attached(Target),
+    Skipped(Skip),
+    /// The backend failed for this target: the caller applies [`OnFailure`].
+    Failed(Target, AttachError),
+}
+
+/// SIGKILL to the container's first process (the waiter, still blocked on netlink).
+fn kill_process(target: &Target) {
+    // Never 0 or negative: kill(2) would then signal our own process group.
+    let Ok(pid @ 1..) = i32::try_from(target.pid) else {
+        return;
+    };
+    match nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    ) {
+        Ok(()) => tracing::warn!("killed the process of {target} so it never runs unnetworked"),
+        Err(nix::errno::Errno::ESRCH) => {}
+        Err(e) => tracing::error!("cannot kill the process of {target}: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::addr::Addr;
+    use crate::attach::command::Command;
+
+    #[tokio::test]
+    async fn unreachable_daemon_is_an_error_naming_the_container() {
+        let docker = docker::client(&Addr::Tcp {
+            host: "127.0.0.1".into(),
+            port: 1,
+        })
+        .unwrap();
+        let attacher = Arc::new(Attacher::new(
+            docker,
+            Arc::new(Command::new("/bin/false".into())),
+            RewriteConfig::default(),
+            Scope::default(),
+        ));
+        let err = attacher
+            .attach("web-1", OnFailure::Nothing)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("cannot inspect container web-1"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! The settings the weave flags describe, checked once for `adapter`, `launch` and `proxy`.
+
+use std::sync::Arc;
+
+use bollard::Docker;
+
+use super::flags::WeaveFlags;
+use crate::attach::attacher::Attacher;
+use crate::attach::bridge::BridgeConfig;
+use crate::attach::BackendSpec;
+use crate::policy::rewrite::RewriteConfig;
+use crate::policy::Scope;
+
+/// Linux IFNAMSIZ less the terminating NUL: the longest interface name.
+const MAX_IFNAME: usize = 15;
+
+/// What the weave flags describe, checked.
+#[derive(Debug, Clone)]
+pub struct WeaveSettings {
+    /// Attach backend.
+    pub backend: BackendSpec,
+    /// Settings of the bridge backend.
+    pub bridge: BridgeConfig,
+    /// W and the volume container.
+    pub rewrite: RewriteConfig,
+    /// The `--label` scope.
+    pub scope: Scope,
+    /// Follow Docker events and catch up on start-up.
+    pub events: bool,
+}
+
+impl WeaveSettings {
+    /// Checks `flags`.
+    ///
+    /// Errors: a bridge name outside 1 to 15 bytes (Linux IFNAMSIZ), a relative waiter
+    /// path; each names the flag and the fix.
+    pub fn from_flags(flags: WeaveFlags) -> anyhow::Result<WeaveSettings> {
+        let bridge = flags.bridge.bridge;
+        if bridge.is_empty() || bridge.len() > MAX_IFNAME {
+            anyhow::bail!("--bridge {bridge:?}: a Linux interface name has 1 to 15 bytes");
+        }
+        if !flags.waiter.starts_with('/') {
+            anyhow::bail!("--waiter {:?}: give an absolute path", flags.waiter);
+        }
+        Ok(WeaveSettings {
+            backend: flags.attach,
+            bridge: BridgeConfig {
+                bridge,
+                firewall: flags.bridge.firewall,
+                ..BridgeConfig::default()
+            },
+            rewrite: RewriteConfig {
+                waiter: flags.waiter,
+                volume_container: flags.volume_container,
+            },
+            scope: flags.scope,
+            events: flags.events,
+        })
+    }
+
+    /// The attacher these settings describe, talking to `docker`.
+    pub fn attacher(&self, docker: Docker) -> Arc<Attacher> {
+        Arc::new(Attacher::new(
+            docker,
+            self.backend.build(&self.bridge),
+            self.rewrite.clone(),
+            self.scope.clone(),
+        ))
+    }
+}
+
+/// Resolves on the first SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without handlers the default dispositions still end the process.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::flags::BridgeFlags;
+
+    fn flags() -> WeaveFlags {
+        WeaveFlags {
+            attach: BackendSpec::Bridge,
+            bridge: BridgeFlags {
+                bridge: "weave".to_string(),
+                firewall: true,
+            },
+            waiter: crate::policy::rewrite::DEFAULT_WAITER.to_string(),
+            volume_container: "weavewait".to_string(),
+            scope: Scope::default(),
+            events: true,
+        }
+    }
+
+    #[test]
+    fn label_reaches_the_policy() {
+        let scope: Scope = "nc=2".parse().unwrap();
+        let s = WeaveSettings::from_flags(WeaveFlags {
+            scope: scope.clone(),
+            ..flags()
+        })
+        .unwrap();
+        assert_eq!(s.scope, scope);
+    }
+
+    #[test]
+    fn bad_bridges_and_waiters_name_the_flag() {
+        for bridge in ["", "a-bridge-name-too-long"] {
+            let mut f = flags();
+            f.bridge.bridge = bridge.to_string();
+            let e = WeaveSettings::from_flags(f).unwrap_err().to_string();
+            assert!(e.starts_with("--bridge"), "{e}");
+        }
+        let e = WeaveSettings::from_flags(WeaveFlags {
+            waiter: "wait-for-weave".into(),
+            ..flags()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("--waiter \"wait-for-weave\": give an absolute path"),
+            "{e}"
+        );
+    }
+}
