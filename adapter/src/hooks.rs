@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::attach::attacher::{Attacher, OnFailure};
+use crate::bounds;
 use crate::docker;
 use crate::policy::create::{self, Decision, Plan};
 
@@ -41,15 +42,22 @@ impl WeaveHooks {
     }
 
     /// Attaches `container` (id or name) after Docker answered its start or restart with a
-    /// 2xx other than 304, killing it when that fails.
+    /// 2xx other than 304, killing it when that fails; the caller is held for
+    /// [`bounds::Bounds::hold`] at most.
     ///
-    /// Errors: the container needed its network and did not get it (it has been killed);
-    /// the text names the container and the cause.
+    /// Errors: the container needed its network and did not get it (it has been killed),
+    /// or its attach did not finish within the hold (it goes on in its own task, with the
+    /// same failure rule); the text names the container and the cause.
     pub async fn started(&self, container: &str) -> Result<(), String> {
-        let Err(e) = self
-            .attacher
-            .attach(container, OnFailure::KillContainer)
-            .await
+        let hold = bounds::get().hold;
+        let attach = self.attacher.attach(container, OnFailure::KillContainer);
+        let Err(e) = tokio::time::timeout(hold, attach).await.map_err(|_| {
+            format!(
+                "container {container} was not given its network within {hold:?}: its attach \
+                 goes on, the app starts once it is attached, and the container is killed if \
+                 the attach fails"
+            )
+        })?
         else {
             return Ok(());
         };
