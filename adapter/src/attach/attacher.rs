@@ -3,19 +3,27 @@
 //! fails apply the failure rule of the caller ([`OnFailure`]): the app must never run
 //! without its network.
 //!
-//! Attaches of one container are serialised (the post-hook and the `start` event race),
-//! and backends are idempotent, so a second attach is a no-op. Each attach runs in a task
-//! of its own: a client hanging up cannot cut it (or its kill) short, and a panic in it is
-//! contained and counts as a failed attach.
+//! Attaches of one container are serialised ([`Locks`]: the post-hook and the `start`
+//! event race), and backends are idempotent, so a second attach is a no-op. Each attach
+//! runs in a task of its own: a client hanging up cannot cut it (or its kill) short, a
+//! panic in it is contained and counts as a failed attach, and a stopping process lets it
+//! finish ([`Attacher::drain`]).
+//!
+//! The container's first process is held ([`Process`]) from the inspect that found it: a
+//! backend failure after that process ended is no failure (the waiter execs the app only
+//! once `ethwe` is ready, so an ended first process never ran the app without its
+//! network), and a kill reaches that process or none.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bollard::Docker;
-
+use super::inflight::InFlight;
+use super::locks::Locks;
+use super::process::Process;
 use super::{AttachError, Backend, Target};
-use crate::docker;
+use crate::bounds;
+use crate::docker::{self, Daemon};
 use crate::fault;
 use crate::panics;
 use crate::policy::rewrite::RewriteConfig;
@@ -49,10 +57,11 @@ const FAILURE_MEMORY: Duration = Duration::from_secs(600);
 /// Attaches containers by id or name, with one backend and one policy.
 #[derive(Debug)]
 pub struct Attacher {
-    docker: Docker,
+    docker: Daemon,
     backend: Arc<dyn Backend>,
     policy: Policy,
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    locks: Locks,
+    inflight: Arc<InFlight>,
     /// The last failed attach of each container (when, and why): the events follower
     /// usually hears of a start before the client's post-hook does, so when its attach
     /// fails and kills the container, the client's attach finds it stopped and must
@@ -64,7 +73,7 @@ impl Attacher {
     /// An attacher of the containers `rewrite` made wait (W) in `scope`, attaching them with
     /// `backend`; its [`Policy`] says what the backend can do.
     pub fn new(
-        docker: Docker,
+        docker: Daemon,
         backend: Arc<dyn Backend>,
         rewrite: RewriteConfig,
         scope: Scope,
@@ -79,14 +88,27 @@ impl Attacher {
             docker,
             backend,
             policy,
-            locks: Mutex::new(HashMap::new()),
+            locks: Locks::default(),
+            inflight: Arc::default(),
             failures: Mutex::new(HashMap::new()),
         }
     }
 
     /// The Docker client.
-    pub fn docker(&self) -> &Docker {
+    pub fn docker(&self) -> &Daemon {
         &self.docker
+    }
+
+    /// Waits until the attaches under way have finished, at most `bound`; returns the
+    /// containers whose attach had not (they keep waiting for their network, and the next
+    /// start of a follower attaches them).
+    pub async fn drain(&self, bound: Duration) -> Vec<String> {
+        self.inflight.drain(bound).await
+    }
+
+    /// How many containers have an attach lock entry now (held or awaited).
+    pub fn locks_held(&self) -> usize {
+        self.locks.len()
     }
 
     /// The policy containers are judged by.
@@ -105,7 +127,11 @@ impl Attacher {
         on_failure: OnFailure,
     ) -> Result<Outcome, AttachError> {
         let (this, name) = (self.clone(), id_or_name.to_string());
-        let task = tokio::spawn(async move { this.attach_in_task(&name, on_failure).await });
+        let ticket = self.inflight.start(id_or_name);
+        let task = tokio::spawn(async move {
+            let _ticket = ticket;
+            this.attach_in_task(&name, on_failure).await
+        });
         match task.await {
             Ok(result) => result,
             Err(e) => {
@@ -130,22 +156,25 @@ impl Attacher {
         let Some(facts) = self.inspect(id_or_name).await? else {
             return Ok(Outcome::Skipped(Skip::Gone));
         };
-        let lock = {
-            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-            locks.entry(facts.id.clone()).or_default().clone()
-        };
         let result = {
-            let _guard = lock.lock().await;
+            let _held = match self.locks.lock(&facts.id, bounds::get().lock).await {
+                Ok(held) => held,
+                Err(busy) => {
+                    // The holder applies the failure rule of its own outcome.
+                    tracing::warn!(
+                        "attach of container {} left to the one under way: {busy}",
+                        facts.name
+                    );
+                    return Err(AttachError::Busy {
+                        container: facts.name,
+                        source: busy,
+                    });
+                }
+            };
             // Judge the container again under the lock: an attach that waited for another
             // one (post-hook and start event race) may find the app already run and gone.
             self.attach_locked(&facts.id).await
         };
-        {
-            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-            if Arc::strong_count(&lock) == 2 {
-                locks.remove(&facts.id);
-            }
-        }
         match result? {
             Locked::Attached(target) => {
                 tracing::info!("attached {target}");
@@ -163,10 +192,10 @@ impl Attacher {
                 }
             }
             Locked::Skipped(skip) => Ok(Outcome::Skipped(skip)),
-            Locked::Failed(target, e) => {
+            Locked::Failed(target, process, e) => {
                 tracing::error!("attach of {target} failed: {e}");
                 self.remember_failure(&target.id, e.to_string());
-                self.fail(&target, on_failure).await;
+                self.fail(&target, &process, on_failure).await;
                 Err(e)
             }
         }
@@ -206,23 +235,34 @@ impl Attacher {
             Ok(t) => t,
             Err(skip) => return Ok(Locked::Skipped(skip)),
         };
+        // Held from here: Docker may still report a process that just exited as running.
+        let process = Process::open(target.pid);
+        if process.has_ended() {
+            return Ok(Locked::Skipped(Skip::NotRunning));
+        }
         Ok(match self.backend.attach(&target).await {
             Ok(()) => Locked::Attached(target),
-            Err(e) => Locked::Failed(target, e),
+            // The backend failed because the container ended (its namespace went with its
+            // first process): the app never ran without its network, nothing to fail.
+            Err(e) if process.has_ended() => {
+                tracing::debug!("{target} ended during its attach ({e})");
+                Locked::Skipped(Skip::NotRunning)
+            }
+            Err(e) => Locked::Failed(target, process, e),
         })
     }
 
-    /// The failure rules (docs/design.md §5).
-    async fn fail(&self, target: &Target, on_failure: OnFailure) {
+    /// The failure rules (docs/design.md §5); `process` is the target's first process.
+    async fn fail(&self, target: &Target, process: &Process, on_failure: OnFailure) {
         match on_failure {
             OnFailure::Nothing => {}
             OnFailure::KillContainer => {
                 if !self.kill_container(&target.id, &target.to_string()).await {
                     // The waiter must not exec the app: fall back to the process.
-                    kill_process(target);
+                    kill_process(target, process);
                 }
             }
-            OnFailure::KillProcess => kill_process(target),
+            OnFailure::KillProcess => kill_process(target, process),
         }
     }
 
@@ -246,22 +286,17 @@ impl Attacher {
 enum Locked {
     Attached(Target),
     Skipped(Skip),
-    /// The backend failed for this target: the caller applies [`OnFailure`].
-    Failed(Target, AttachError),
+    /// The backend failed for this target, whose first process is still there: the
+    /// caller applies [`OnFailure`].
+    Failed(Target, Process, AttachError),
 }
 
-/// SIGKILL to the container's first process (the waiter, still blocked on netlink).
-fn kill_process(target: &Target) {
-    // Never 0 or negative: kill(2) would then signal our own process group.
-    let Ok(pid @ 1..) = i32::try_from(target.pid) else {
-        return;
-    };
-    match nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGKILL,
-    ) {
-        Ok(()) => tracing::warn!("killed the process of {target} so it never runs unnetworked"),
-        Err(nix::errno::Errno::ESRCH) => {}
+/// SIGKILL to the container's first process (the waiter, still blocked on netlink), held
+/// since the inspect: never to a later process that got its pid.
+fn kill_process(target: &Target, process: &Process) {
+    match process.kill() {
+        Ok(true) => tracing::warn!("killed the process of {target} so it never runs unnetworked"),
+        Ok(false) => {}
         Err(e) => tracing::error!("cannot kill the process of {target}: {e}"),
     }
 }

@@ -6,11 +6,10 @@ use std::net::SocketAddr;
 use argh::FromArgs;
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::CreateContainerOptions;
-use bollard::Docker;
 
 use super::flags::subcommand;
 use super::settings::WeaveSettings;
-use crate::docker;
+use crate::docker::{self, Daemon};
 
 /// Default image of the volume container.
 pub const DEFAULT_IMAGE: &str = "weavewait:latest";
@@ -33,7 +32,7 @@ subcommand! {
 ///
 /// Errors: the image is absent ("run make load"), or Docker refuses the create.
 pub async fn ensure_volume_container(
-    docker: &Docker,
+    docker: &Daemon,
     name: &str,
     image: &str,
 ) -> anyhow::Result<bool> {
@@ -53,12 +52,10 @@ pub async fn ensure_volume_container(
         name: Some(name.to_string()),
         ..Default::default()
     };
-    match docker.create_container(Some(opts), body).await {
+    match docker.call(docker.create_container(Some(opts), body)).await {
         Ok(_) => Ok(true),
         // Created meanwhile by another launch.
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 409, ..
-        }) => Ok(false),
+        Err(e) if e.status() == Some(409) => Ok(false),
         Err(e) => Err(anyhow::anyhow!(
             "cannot create volume container {name} from {image}: {e}"
         )),
