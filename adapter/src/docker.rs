@@ -55,7 +55,13 @@ impl Deref for Daemon {
 pub fn client(addr: &Addr) -> anyhow::Result<Daemon> {
     // bollard's own bound (whole seconds) backs ours up for the streams we do not wrap: it
     // bounds the head of the events stream.
-    let secs = bounds::get().docker.as_secs_f64().ceil().max(1.0) as u64;
+    client_bounded(
+        addr,
+        bounds::get().docker.as_secs_f64().ceil().max(1.0) as u64,
+    )
+}
+
+fn client_bounded(addr: &Addr, secs: u64) -> anyhow::Result<Daemon> {
     let api = match addr {
         Addr::Unix(path) => {
             Docker::connect_with_socket(&path.to_string_lossy(), secs, &API_VERSION)
@@ -315,14 +321,6 @@ pub async fn running(
     Ok(list.into_iter().filter_map(|c| c.id).collect())
 }
 
-/// `State.Running` and `State.ExitCode` of `container` as Docker reports them; `None` when
-/// it cannot be inspected.
-pub async fn run_state(docker: &Daemon, container: &str) -> Option<(Option<bool>, Option<i64>)> {
-    let inspect = docker.inspect_container(container, None::<InspectContainerOptions>);
-    let state = docker.call(inspect).await.ok()?.state?;
-    Some((state.running, state.exit_code))
-}
-
 /// `POST /containers/{id}/kill` with SIGKILL. A container that already stopped is fine.
 pub async fn kill(docker: &Daemon, id: &str) -> Result<(), DaemonError> {
     let opts = KillContainerOptions {
@@ -408,6 +406,24 @@ mod tests {
             e,
             "cannot connect to the Docker daemon at tcp://127.0.0.1:1: tcp connect error: \
              Connection refused (os error 111); is dockerd running?"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_head_of_a_stream_from_a_silent_daemon_is_bounded() {
+        use futures::StreamExt;
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("docker.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let daemon = client_bounded(&Addr::Unix(sock.clone()), 1).unwrap();
+        let mut events = daemon.events(None::<bollard::query_parameters::EventsOptions>);
+        let e = daemon.error(events.next().await.unwrap().unwrap_err());
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "the Docker daemon at unix://{} did not answer in time",
+                sock.display()
+            )
         );
     }
 

@@ -4,7 +4,6 @@
 //! container). Each front-end maps what comes out to its own wire.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::attach::attacher::{Attacher, OnFailure};
 use crate::bounds;
@@ -51,44 +50,16 @@ impl WeaveHooks {
     pub async fn started(&self, container: &str) -> Result<(), String> {
         let hold = bounds::get().hold;
         let attach = self.attacher.attach(container, OnFailure::KillContainer);
-        let Err(e) = tokio::time::timeout(hold, attach).await.map_err(|_| {
-            format!(
+        match tokio::time::timeout(hold, attach).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!(
+                "container {container} was not given its network: {e}"
+            )),
+            Err(_) => Err(format!(
                 "container {container} was not given its network within {hold:?}: its attach \
                  goes on, the app starts once it is attached, and the container is killed if \
                  the attach fails"
-            )
-        })?
-        else {
-            return Ok(());
-        };
-        // The start hook and the events follower may both attach a container; when the
-        // first one wins and the app is quick, the second finds the process gone. The
-        // waiter execs the app only once ethwe is ready, so a container that ended on its
-        // own (not SIGKILLed) did get its network.
-        if self.ended_on_its_own(container).await {
-            tracing::info!("{container} ended on its own during a second attach ({e})");
-            return Ok(());
+            )),
         }
-        Err(format!(
-            "container {container} was not given its network: {e}"
-        ))
-    }
-
-    /// True when `container` stops running within 5 s (Docker may still report a process
-    /// that just exited as running) and did not die of SIGKILL (exit 137, what a failed
-    /// attach does to it).
-    async fn ended_on_its_own(&self, container: &str) -> bool {
-        for _ in 0..50 {
-            let Some((running, exit_code)) =
-                docker::run_state(self.attacher.docker(), container).await
-            else {
-                return false;
-            };
-            if running == Some(false) {
-                return exit_code.is_some_and(|code| code != 137);
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        false
     }
 }

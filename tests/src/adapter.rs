@@ -76,6 +76,8 @@ pub struct Adapter {
     pub args: Vec<String>,
     /// `DOCKER_HOST` of a private daemon it talks to; `None`: the test process's daemon.
     pub daemon: Option<String>,
+    /// Environment added to its own (e.g. `POWERSTRIP_WEAVE_BOUNDS`).
+    env: Vec<(String, String)>,
     /// Image of its volume container.
     weavewait: String,
     /// Image of [`Adapter::create_body`]; `None`: [`app_image`].
@@ -94,7 +96,13 @@ impl Adapter {
     /// Starts `powerstrip-weave launch` with a test-unique label, bridge and volume
     /// container, plus `extra` arguments (e.g. `--attach command:/bin/false`).
     pub fn start(extra: &[&str]) -> Adapter {
-        Adapter::spawn_new(None, weavewait_image(), None, extra)
+        Adapter::spawn_new(None, weavewait_image(), None, extra, &[])
+    }
+
+    /// [`Adapter::start`] with `env` added to its environment (e.g.
+    /// `POWERSTRIP_WEAVE_BOUNDS=body=1s` for small bounds).
+    pub fn start_env(env: &[(&str, &str)], extra: &[&str]) -> Adapter {
+        Adapter::spawn_new(None, weavewait_image(), None, extra, env)
     }
 
     /// Like [`Adapter::start`], against the daemon at `docker_host` (a private one, see
@@ -106,6 +114,7 @@ impl Adapter {
             weavewait.to_string(),
             Some(app.to_string()),
             extra,
+            &[],
         )
     }
 
@@ -114,6 +123,7 @@ impl Adapter {
         weavewait: String,
         app: Option<String>,
         extra: &[&str],
+        env: &[(&str, &str)],
     ) -> Adapter {
         let id = unique("ad");
         // Interface names have at most 15 bytes.
@@ -126,6 +136,10 @@ impl Adapter {
             volume: format!("{id}-weavewait"),
             args: extra.iter().map(|s| s.to_string()).collect(),
             daemon,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             weavewait,
             app,
             child: None,
@@ -154,6 +168,7 @@ impl Adapter {
             .args(["--label", &format!("{}={}", self.label.0, self.label.1)])
             .args(&self.args)
             .env("RUST_LOG", "debug")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log fd"))
             .stderr(log)

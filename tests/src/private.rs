@@ -105,6 +105,23 @@ impl PrivateDaemon {
         self.cluster.start_daemon(1)
     }
 
+    /// Its dockerd's pid (from its pidfile).
+    pub fn dockerd_pid(&self) -> i32 {
+        let file = self.cluster.dir.join("h1/docker.pid");
+        std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no dockerd pid in {}", file.display()))
+    }
+
+    /// Freezes dockerd (SIGSTOP) until the guard is dropped (SIGCONT): its socket still
+    /// accepts connections (the kernel queues them), nothing answers.
+    pub fn freeze(&self) -> Frozen {
+        let pid = nix::unistd::Pid::from_raw(self.dockerd_pid());
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).expect("SIGSTOP dockerd");
+        Frozen(pid)
+    }
+
     /// What container `name` must keep across a live-restored dockerd restart (see
     /// [`Snapshot`]). Panics when it has no `ethwe` veth.
     pub fn snapshot(&self, name: &str) -> Snapshot {
@@ -128,6 +145,15 @@ impl PrivateDaemon {
             std::fs::read_to_string(self.cluster.dir.join("h1/dockerd.log")).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+/// A frozen dockerd, continued (SIGCONT) when dropped, also on a failed test.
+pub struct Frozen(nix::unistd::Pid);
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(self.0, nix::sys::signal::Signal::SIGCONT);
     }
 }
 

@@ -68,7 +68,8 @@ pub struct Proxy {
     /// Everything after `proxy` on its command line, for [`Proxy::respawn`].
     args: Vec<String>,
     ready: Ready,
-    rust_log: String,
+    /// Its environment besides the test's (`RUST_LOG` and what the caller gave).
+    env: Vec<(String, String)>,
 }
 
 /// Bound on the proxy coming up.
@@ -89,7 +90,7 @@ impl Proxy {
             listen.clone(),
             &all,
             move |_| std::os::unix::net::UnixStream::connect(&sock).is_ok(),
-            "info",
+            &[],
         )
     }
 
@@ -100,7 +101,7 @@ impl Proxy {
         args: &[&str],
         ready: impl Fn(&str) -> bool + Send + Sync + 'static,
     ) -> Proxy {
-        Proxy::spawn(TempDir::new("proxy"), host.to_string(), args, ready, "info")
+        Proxy::spawn(TempDir::new("proxy"), host.to_string(), args, ready, &[])
     }
 
     /// [`Proxy::start_with`] with `RUST_LOG=<rust_log>` instead of `info` (e.g. `debug`
@@ -112,7 +113,24 @@ impl Proxy {
         ready: impl Fn(&str) -> bool + Send + Sync + 'static,
     ) -> Proxy {
         let dir = TempDir::new("proxy");
-        Proxy::spawn(dir, host.to_string(), args, ready, rust_log)
+        Proxy::spawn(
+            dir,
+            host.to_string(),
+            args,
+            ready,
+            &[("RUST_LOG", rust_log)],
+        )
+    }
+
+    /// [`Proxy::start_with`] with `env` added to its environment (`RUST_LOG` is `info`
+    /// unless `env` sets it; `POWERSTRIP_WEAVE_BOUNDS` sets small bounds for a test).
+    pub fn start_env(
+        env: &[(&str, &str)],
+        host: &str,
+        args: &[&str],
+        ready: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Proxy {
+        Proxy::spawn(TempDir::new("proxy"), host.to_string(), args, ready, env)
     }
 
     fn spawn(
@@ -120,7 +138,7 @@ impl Proxy {
         host: String,
         args: &[&str],
         ready: impl Fn(&str) -> bool + Send + Sync + 'static,
-        rust_log: &str,
+        env: &[(&str, &str)],
     ) -> Proxy {
         let log = dir.join("proxy.log");
         // The weave hooks create a missing volume container at start-up: a private one per
@@ -132,8 +150,14 @@ impl Proxy {
             all.extend_from_slice(&["--volume-container", v, "--image", busybox_image()]);
         }
         let args: Vec<String> = all.iter().map(|s| s.to_string()).collect();
-        let rust_log = rust_log.to_string();
-        let child = Proxy::launch(&args, &log, &rust_log);
+        let mut env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if !env.iter().any(|(k, _)| k == "RUST_LOG") {
+            env.push(("RUST_LOG".into(), "info".into()));
+        }
+        let child = Proxy::launch(&args, &log, &env);
         let mut proxy = Proxy {
             child,
             host,
@@ -142,13 +166,13 @@ impl Proxy {
             volume,
             args,
             ready: Box::new(ready),
-            rust_log,
+            env,
         };
         proxy.wait_ready();
         proxy
     }
 
-    fn launch(args: &[String], log: &Path, rust_log: &str) -> Child {
+    fn launch(args: &[String], log: &Path, env: &[(String, String)]) -> Child {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -157,7 +181,7 @@ impl Proxy {
         Command::new(binary())
             .arg("proxy")
             .args(args)
-            .env("RUST_LOG", rust_log)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -201,8 +225,36 @@ impl Proxy {
     /// appended) and waits until it listens.
     pub fn respawn(&mut self) {
         self.kill();
-        self.child = Proxy::launch(&self.args, &self.log, &self.rust_log);
+        self.child = Proxy::launch(&self.args, &self.log, &self.env);
         self.wait_ready();
+    }
+
+    /// SIGTERM to the proxy (its own pid), then waits at most `limit` for it to exit.
+    /// Returns its exit status and how long it took, or `None` when it still ran (it is
+    /// then killed).
+    pub fn terminate(&mut self, limit: Duration) -> Option<(std::process::ExitStatus, Duration)> {
+        let start = Instant::now();
+        let pid = nix::unistd::Pid::from_raw(self.pid() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        while start.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some((status, start.elapsed()));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill();
+        None
+    }
+
+    /// Names of the proxy's threads (`/proc/PID/task/*/comm`).
+    pub fn threads(&self) -> Vec<String> {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", self.pid())) else {
+            return Vec::new();
+        };
+        tasks
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .map(|c| c.trim().to_string())
+            .collect()
     }
 
     /// The proxy's peak resident set size so far (`VmHWM` of /proc/PID/status), in KiB.

@@ -146,6 +146,7 @@ async fn stops_answering(addr: &Addr, b: &Bounds) -> String {
         if let Err(why) = ping(addr, b).await {
             return why;
         }
+        tracing::debug!("an answer is awaited; the Docker daemon at {addr} answers /_ping");
     }
 }
 

@@ -34,12 +34,20 @@ fn app(cidr: &str) -> String {
     )
 }
 
+/// The longest pause between re-subscriptions to events given to the proxies here, so a
+/// test reaches it while the daemon is down.
+const BACKOFF_MS: u64 = 1000;
+
 /// A proxy (events on, unscoped: the daemon is ours alone) in front of the private daemon,
 /// with the bridge backend on `bridge`.
 fn proxy_on(d: &PrivateDaemon, bridge: &BridgeGuard, dir: &TempDir) -> Proxy {
     let host = format!("unix://{}", dir.join("proxy.sock").display());
     let weavewait = weavewait_image();
-    Proxy::start_with(
+    Proxy::start_env(
+        &[(
+            "POWERSTRIP_WEAVE_BOUNDS",
+            &format!("backoff={BACKOFF_MS}ms"),
+        )],
         &host,
         &[
             "--listen",
@@ -92,6 +100,22 @@ fn wait_runs(d: &PrivateDaemon, name: &str, runs: usize) {
         "{name}: {runs} run(s) expected, logs: {}",
         d.logs(name)
     );
+}
+
+/// The pauses (ms) the proxy's log announces before re-subscribing to events
+/// (`re-subscribing in 400ms`, `… in 1s`).
+fn resubscription_pauses(log: &str) -> Vec<u64> {
+    log.lines()
+        .filter_map(|l| l.split("re-subscribing in ").nth(1))
+        .filter_map(|d| {
+            let d = d.trim();
+            match d.strip_suffix("ms") {
+                Some(ms) => ms.parse::<f64>().ok(),
+                None => d.strip_suffix('s')?.parse::<f64>().ok().map(|s| s * 1e3),
+            }
+        })
+        .map(|ms| ms.round() as u64)
+        .collect()
 }
 
 /// The proxy socket path.
@@ -293,6 +317,15 @@ fn the_proxy_serves_on_across_a_dockerd_restart() {
         }
     }
     eprintln!("while dockerd is down: {}", latencies.join(", "));
+
+    // The follower retried with backoff while the daemon was down, up to its bound.
+    let pauses = resubscription_pauses(&p.log_text());
+    if pauses.iter().max() != Some(&BACKOFF_MS) || pauses.iter().any(|&ms| ms > BACKOFF_MS) {
+        failures.push(format!(
+            "re-subscription pauses while down: {pauses:?} ms, expected them to grow to \
+             {BACKOFF_MS} ms and no further"
+        ));
+    }
 
     // Back: the same proxy serves again.
     let took = d.start();

@@ -1,10 +1,12 @@
 //! End-to-end tests of `powerstrip-weave proxy` with the vanilla docker CLI: pass-through, the weave hooks, TLS, chained adapters, the demo.
 
 mod adapters;
+mod bounds;
 mod burst;
 mod cli;
 mod daemon_restart;
 mod demo;
+mod frozen;
 mod killed;
 mod shipped;
 mod stream;
