@@ -51,6 +51,10 @@ pub enum Outcome {
     Skipped(Skip),
 }
 
+/// How long a backend failure is given to show itself as the first process ending: the
+/// process releases its namespaces a moment before it is reported ended.
+const ENDING: Duration = Duration::from_millis(200);
+
 /// How long a failed attach is remembered for a client's attach of the same container.
 const FAILURE_MEMORY: Duration = Duration::from_secs(600);
 
@@ -104,11 +108,6 @@ impl Attacher {
     /// start of a follower attaches them).
     pub async fn drain(&self, bound: Duration) -> Vec<String> {
         self.inflight.drain(bound).await
-    }
-
-    /// How many containers have an attach lock entry now (held or awaited).
-    pub fn locks_held(&self) -> usize {
-        self.locks.len()
     }
 
     /// The policy containers are judged by.
@@ -244,7 +243,7 @@ impl Attacher {
             Ok(()) => Locked::Attached(target),
             // The backend failed because the container ended (its namespace went with its
             // first process): the app never ran without its network, nothing to fail.
-            Err(e) if process.has_ended() => {
+            Err(e) if process.ends_within(ENDING).await => {
                 tracing::debug!("{target} ended during its attach ({e})");
                 Locked::Skipped(Skip::NotRunning)
             }

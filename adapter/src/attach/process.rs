@@ -65,6 +65,23 @@ impl Process {
         }
     }
 
+    /// True when the process has ended, or ends within `bound` (checked every 10 ms): a
+    /// process that is exiting releases its namespaces a moment before it is reported
+    /// ended, so a failure they caused is judged after that moment.
+    pub async fn ends_within(&self, bound: std::time::Duration) -> bool {
+        let step = std::time::Duration::from_millis(10);
+        let deadline = tokio::time::Instant::now() + bound;
+        loop {
+            if self.has_ended() {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(step).await;
+        }
+    }
+
     /// SIGKILL to the process. `Ok(false)` when it had ended already (nothing was killed).
     ///
     /// Errors: the kernel refused the signal (EPERM).
@@ -183,6 +200,18 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert_eq!(p.kill(), Ok(false));
+        child.wait().unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_ending_process_is_waited_for_within_the_bound_only() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 0.1"])
+            .spawn()
+            .unwrap();
+        let p = Process::open(child.id());
+        assert!(!p.ends_within(std::time::Duration::ZERO).await);
+        assert!(p.ends_within(std::time::Duration::from_secs(10)).await);
         child.wait().unwrap();
     }
 

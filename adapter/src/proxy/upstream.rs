@@ -59,7 +59,7 @@ pub enum UpstreamError {
     /// The answer had not begun and the daemon failed a `GET /_ping` meanwhile: it is
     /// stopped (SIGSTOP) or hung.
     #[error(
-        "the Docker daemon at {addr} has not answered for {waited:?} and failed a /_ping \
+        "the Docker daemon at {addr} has not answered for {waited:.1?} and failed a /_ping \
          meanwhile ({why}): it is stopped or hung"
     )]
     Silent {
