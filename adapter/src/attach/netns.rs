@@ -30,12 +30,21 @@ where
     Fut: Future<Output = Result<T, AttachError>>,
     T: Send + 'static,
 {
+    run_within(pid, bounds::get().netns, work).await
+}
+
+/// [`run_in`] with `bound` instead of the bound in force.
+async fn run_within<F, Fut, T>(pid: u32, bound: Duration, work: F) -> Result<T, AttachError>
+where
+    F: FnOnce(Netlink) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, AttachError>>,
+    T: Send + 'static,
+{
     let path = format!("/proc/{pid}/ns/net");
     let failed = |why: String| AttachError::Namespace {
         path: path.clone(),
         why,
     };
-    let bound = bounds::get().netns;
     let (tx, rx) = tokio::sync::oneshot::channel();
     let thread_path = path.clone();
     std::thread::Builder::new()
@@ -73,13 +82,71 @@ where
         .enable_all()
         .build()
         .map_err(|e| failed(format!("cannot start a runtime in it: {e}")))?;
-    let outcome = rt.block_on(tokio::time::timeout(bound, async move {
-        let netlink = Netlink::open().map_err(|e| failed(e.to_string()))?;
-        work(netlink).await
-    }));
+    // The timer needs the runtime: it is made inside `block_on`.
+    let outcome = rt.block_on(async move {
+        let work = async move {
+            let netlink = Netlink::open().map_err(|e| failed(e.to_string()))?;
+            work(netlink).await
+        };
+        tokio::time::timeout(bound, work).await
+    });
     outcome.unwrap_or_else(|_| {
         Err(failed(format!(
             "the work in it did not finish within {bound:?}"
         )))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The threads of this process whose name starts with `prefix`.
+    fn threads(prefix: &str) -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|name| name.starts_with(prefix))
+            .count()
+    }
+
+    #[tokio::test]
+    async fn work_in_a_namespace_is_bounded_and_its_thread_ends() {
+        // Our own namespace: joining it needs CAP_SYS_ADMIN, as any namespace does.
+        let pid = std::process::id();
+        let done = run_within(pid, Duration::from_secs(10), |nl| async move {
+            Ok(nl.link("lo").await.ok().flatten().is_some())
+        })
+        .await;
+        match done {
+            Ok(seen) => assert!(seen, "lo seen from the thread"),
+            // Not root: the refusal says so, and there is no thread to bound.
+            Err(e) => {
+                assert!(
+                    e.to_string().contains("cannot join it (run as root)"),
+                    "{e}"
+                );
+                return;
+            }
+        }
+        let stuck = run_within(pid, Duration::from_millis(50), |_nl| async {
+            std::future::pending::<Result<(), AttachError>>().await
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(
+            stuck.to_string(),
+            format!(
+                "network namespace /proc/{pid}/ns/net: the work in it did not finish within 50ms"
+            )
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while threads(&format!("netns-{pid}")) > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the namespace thread is left"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
