@@ -53,12 +53,9 @@ impl Deref for Daemon {
 /// Errors: bollard refusing the address (a socket file that does not exist, a path that is
 /// not UTF-8).
 pub fn client(addr: &Addr) -> anyhow::Result<Daemon> {
-    // bollard's own bound (whole seconds) backs ours up for the streams we do not wrap: it
-    // bounds the head of the events stream.
-    client_bounded(
-        addr,
-        bounds::get().docker.as_secs_f64().ceil().max(1.0) as u64,
-    )
+    // bollard's own bound (whole seconds), a second longer than ours so that ours speaks
+    // first for the calls it wraps, bounds the head of the events stream, which it does not.
+    client_bounded(addr, bounds::get().docker.as_secs_f64().ceil() as u64 + 1)
 }
 
 fn client_bounded(addr: &Addr, secs: u64) -> anyhow::Result<Daemon> {

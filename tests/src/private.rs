@@ -115,11 +115,41 @@ impl PrivateDaemon {
     }
 
     /// Freezes dockerd (SIGSTOP) until the guard is dropped (SIGCONT): its socket still
-    /// accepts connections (the kernel queues them), nothing answers.
+    /// accepts connections (the kernel queues them), nothing answers. The whole process
+    /// group of dockerd (its session: dockerd and the containerd it started) is stopped: when
+    /// a member of a stopped, orphaned process group exits, the kernel continues the group.
     pub fn freeze(&self) -> Frozen {
-        let pid = nix::unistd::Pid::from_raw(self.dockerd_pid());
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).expect("SIGSTOP dockerd");
-        Frozen(pid)
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::{getpgid, Pid};
+        let pid = Pid::from_raw(self.dockerd_pid());
+        let group = getpgid(Some(pid)).expect("dockerd's process group");
+        // Never our own group.
+        assert_ne!(
+            group,
+            getpgid(None).unwrap(),
+            "dockerd shares the test's process group"
+        );
+        assert_eq!(group, pid, "dockerd leads its own session");
+        let target = Pid::from_raw(-group.as_raw());
+        kill(target, Signal::SIGSTOP).expect("SIGSTOP dockerd's process group");
+        let frozen = Frozen(target);
+        // The signal is delivered as each thread next runs: wait until all have stopped.
+        let all_stopped = || {
+            let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+                .into_iter()
+                .flatten();
+            tasks.filter_map(|t| t.ok()).all(|t| {
+                std::fs::read_to_string(t.path().join("stat"))
+                    .ok()
+                    .and_then(|stat| stat.rsplit(") ").next().map(|r| r.starts_with('T')))
+                    .unwrap_or(true)
+            })
+        };
+        assert!(
+            crate::netns::eventually(Duration::from_secs(5), all_stopped),
+            "dockerd's threads did not all stop within 5 s"
+        );
+        frozen
     }
 
     /// What container `name` must keep across a live-restored dockerd restart (see
@@ -148,7 +178,8 @@ impl PrivateDaemon {
     }
 }
 
-/// A frozen dockerd, continued (SIGCONT) when dropped, also on a failed test.
+/// A frozen dockerd (its process group), continued (SIGCONT) when dropped, also on a
+/// failed test.
 pub struct Frozen(nix::unistd::Pid);
 
 impl Drop for Frozen {

@@ -48,6 +48,13 @@ fn a_frozen_daemon_gets_bounded_answers_and_the_proxy_serves_on_when_it_thaws() 
     let limit = Duration::from_secs(30);
 
     let frozen = d.freeze();
+    let stopped = || {
+        std::fs::read_to_string(format!("/proc/{}/status", d.dockerd_pid()))
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.starts_with("State:") && l.contains("(stopped)"))
+    };
+    assert!(stopped(), "dockerd did not stop");
     let list = exchange(
         &proxy_sock,
         &request("GET", "/v1.41/containers/json", None),
@@ -75,6 +82,7 @@ fn a_frozen_daemon_gets_bounded_answers_and_the_proxy_serves_on_when_it_thaws() 
         )),
         "{created:?}"
     );
+    assert!(stopped(), "dockerd was continued during the test");
     let t = Instant::now();
     let ps = p.docker(&["ps"]);
     let ps_took = t.elapsed();
