@@ -210,7 +210,9 @@ fn a_burst_of_100_runs_every_app_once_with_its_address_and_leaves_nothing() {
         problems.join("\n"),
         p.log_text()
             .lines()
-            .filter(|l| l.contains("ERROR") || l.contains("WARN") || l.contains("ended on its own"))
+            .filter(|l| l.contains("ERROR")
+                || l.contains("WARN")
+                || l.contains("ended during its attach"))
             .collect::<Vec<_>>()
             .join("\n")
     );
