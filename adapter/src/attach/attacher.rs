@@ -74,6 +74,7 @@ impl Attacher {
             scope,
             allocates: backend.allocates(),
             backend: backend.name(),
+            identity: backend.identity(),
         };
         Attacher {
             docker,
@@ -162,7 +163,10 @@ impl Attacher {
                     None => Ok(Outcome::Skipped(Skip::NotRunning)),
                 }
             }
-            Locked::Skipped(skip) => Ok(Outcome::Skipped(skip)),
+            Locked::Skipped(skip) => {
+                tracing::debug!("left container {id_or_name} alone: {skip}");
+                Ok(Outcome::Skipped(skip))
+            }
             Locked::Failed(target, e) => {
                 tracing::error!("attach of {target} failed: {e}");
                 self.remember_failure(&target.id, e.to_string());

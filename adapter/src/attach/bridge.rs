@@ -16,6 +16,7 @@ use weave_cidr::Ipv4Cidr;
 use super::netlink::{Netlink, NetlinkError};
 use super::{firewall, netns, AttachError, Backend, Target};
 use crate::policy::allocation::{exact_addresses, AllocationNeeded};
+use crate::policy::Identity;
 
 /// Settings of the bridge backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,6 +249,10 @@ impl Backend for Bridge {
 
     fn allocates(&self) -> bool {
         false
+    }
+
+    fn identity(&self) -> Identity {
+        Identity::bridge(&self.cfg.bridge)
     }
 
     fn attach<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Result<(), AttachError>> {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use super::{AttachError, Backend, Target};
+use crate::policy::Identity;
 
 /// Upper bound for one attach command; a hang must fail, not block the container forever.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -41,6 +42,10 @@ impl Backend for Command {
 
     fn allocates(&self) -> bool {
         true
+    }
+
+    fn identity(&self) -> Identity {
+        Identity::command(&self.program.to_string_lossy())
     }
 
     fn attach<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Result<(), AttachError>> {

@@ -18,6 +18,7 @@ use futures::future::BoxFuture;
 
 use crate::policy::allocation::AllocationNeeded;
 pub use crate::policy::target::Target;
+use crate::policy::Identity;
 use netlink::NetlinkError;
 
 /// Why an attach failed. Every message names the container and what failed.
@@ -109,6 +110,11 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// does not, only exact addresses can be asked of it (the create decision refuses the
     /// rest where it can).
     fn allocates(&self) -> bool;
+
+    /// The attach settings recorded on the containers it is to attach
+    /// ([`crate::policy::identity`]): what tells this follower's containers from those of
+    /// a follower with other settings.
+    fn identity(&self) -> Identity;
 
     /// Attaches `target`; on error nothing is left half-applied where the backend controls it.
     fn attach<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Result<(), AttachError>>;
