@@ -18,6 +18,7 @@ use super::{AttachError, Backend, Target};
 use crate::docker;
 use crate::fault;
 use crate::panics;
+use crate::policy::identity::ATTACH_LABEL;
 use crate::policy::rewrite::RewriteConfig;
 use crate::policy::target::{target_of, Skip};
 use crate::policy::{Policy, Scope};
@@ -41,6 +42,8 @@ pub enum Outcome {
     Attached(Target),
     /// Nothing to do.
     Skipped(Skip),
+    /// Its `ethwe` is on another bridge; left as it is (the text says where).
+    Elsewhere(Target, String),
 }
 
 /// How long a failed attach is remembered for a client's attach of the same container.
@@ -167,6 +170,14 @@ impl Attacher {
                 tracing::debug!("left container {id_or_name} alone: {skip}");
                 Ok(Outcome::Skipped(skip))
             }
+            Locked::Elsewhere(target, e) => {
+                tracing::warn!(
+                    "{e}. Two followers with different settings attach a container that \
+                     carries no {ATTACH_LABEL} label (one created by an older version, or \
+                     run without the proxy): run one follower, or give each its own --label"
+                );
+                Ok(Outcome::Elsewhere(target, e.to_string()))
+            }
             Locked::Failed(target, e) => {
                 tracing::error!("attach of {target} failed: {e}");
                 self.remember_failure(&target.id, e.to_string());
@@ -212,6 +223,7 @@ impl Attacher {
         };
         Ok(match self.backend.attach(&target).await {
             Ok(()) => Locked::Attached(target),
+            Err(e @ AttachError::Elsewhere { .. }) => Locked::Elsewhere(target, e),
             Err(e) => Locked::Failed(target, e),
         })
     }
@@ -250,6 +262,8 @@ impl Attacher {
 enum Locked {
     Attached(Target),
     Skipped(Skip),
+    /// Its `ethwe` is another bridge's: no failure rule applies.
+    Elsewhere(Target, AttachError),
     /// The backend failed for this target: the caller applies [`OnFailure`].
     Failed(Target, AttachError),
 }

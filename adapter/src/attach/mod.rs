@@ -2,6 +2,8 @@
 //! per backend, and [`attacher::Attacher`], which resolves containers, asks the policy core
 //! whether to attach them, and applies the failure rules.
 
+mod announce;
+pub mod arp;
 pub mod attacher;
 pub mod bridge;
 pub mod command;
@@ -47,6 +49,18 @@ pub enum AttachError {
         target: String,
         /// What was found, and what to do.
         why: String,
+    },
+    /// The container's `ethwe` is already a port of another bridge (attached by another
+    /// follower, or by hand): it is left as it is, never replaced, and the app is not
+    /// killed for it.
+    #[error("{target} is already attached to bridge {bridge}, not {ours}: left as it is")]
+    Elsewhere {
+        /// The container.
+        target: String,
+        /// The bridge its host end is a port of.
+        bridge: String,
+        /// The bridge this backend attaches to.
+        ours: String,
     },
     /// The backend only assigns exact addresses.
     #[error("{target}: {source}")]
