@@ -3,6 +3,11 @@
 //! fails apply the failure rule of the caller ([`OnFailure`]): the app must never run
 //! without its network.
 //!
+//! A container that stops, or is removed, while it is being attached ends the attach at
+//! once: its end is watched alongside the backend (Docker's `wait`), the backend's work is
+//! dropped (an external command is killed), nothing is killed, and it is logged at debug
+//! level; a backend failure caused by the container ending is judged the same way.
+//!
 //! Attaches of one container are serialised (the post-hook and the `start` event race),
 //! and backends are idempotent, so a second attach is a no-op. Each attach runs in a task
 //! of its own: a client hanging up cannot cut it (or its kill) short, and a panic in it is
@@ -42,6 +47,8 @@ pub enum Outcome {
     Attached(Target),
     /// Nothing to do.
     Skipped(Skip),
+    /// It stopped or was removed before its attach completed: the attach was abandoned.
+    Ended(Target, docker::Fate),
     /// Its `ethwe` is on another bridge; left as it is (the text says where).
     Elsewhere(Target, String),
 }
@@ -170,6 +177,10 @@ impl Attacher {
                 tracing::debug!("left container {id_or_name} alone: {skip}");
                 Ok(Outcome::Skipped(skip))
             }
+            Locked::Ended(target, fate) => {
+                tracing::debug!("{target} {fate} during its attach: attach abandoned");
+                Ok(Outcome::Ended(target, fate))
+            }
             Locked::Elsewhere(target, e) => {
                 tracing::warn!(
                     "{e}. Two followers with different settings attach a container that \
@@ -221,10 +232,22 @@ impl Attacher {
             Ok(t) => t,
             Err(skip) => return Ok(Locked::Skipped(skip)),
         };
-        Ok(match self.backend.attach(&target).await {
-            Ok(()) => Locked::Attached(target),
-            Err(e @ AttachError::Elsewhere { .. }) => Locked::Elsewhere(target, e),
-            Err(e) => Locked::Failed(target, e),
+        // The container's end is watched alongside the backend: a container stopped during
+        // a slow attach frees its waiting client at once, and is not called attached.
+        let race = tokio::select! {
+            biased;
+            result = self.backend.attach(&target) => Race::Done(result),
+            fate = docker::stopped(&self.docker, &target.id) => Race::Stopped(fate),
+        };
+        Ok(match race {
+            Race::Done(Ok(())) => Locked::Attached(target),
+            Race::Done(Err(e @ AttachError::Elsewhere { .. })) => Locked::Elsewhere(target, e),
+            Race::Done(Err(e)) => match docker::ended(&self.docker, &target.id, target.pid).await {
+                // The failure is the container ending (its namespace gone, its veth with it).
+                Some(fate) => Locked::Ended(target, fate),
+                None => Locked::Failed(target, e),
+            },
+            Race::Stopped(fate) => Locked::Ended(target, fate),
         })
     }
 
@@ -243,11 +266,15 @@ impl Attacher {
     }
 
     /// SIGKILL to container `id` through Docker; `what` names it in logs. Returns whether
-    /// Docker did it.
+    /// the container is not running now.
     async fn kill_container(&self, id: &str, what: &str) -> bool {
         match docker::kill(&self.docker, id).await {
-            Ok(()) => {
+            Ok(docker::Killed::Killed) => {
                 tracing::warn!("killed {what} so it never runs unnetworked");
+                true
+            }
+            Ok(docker::Killed::NotRunning) => {
+                tracing::debug!("{what} had stopped already: nothing to kill");
                 true
             }
             Err(e) => {
@@ -262,10 +289,18 @@ impl Attacher {
 enum Locked {
     Attached(Target),
     Skipped(Skip),
+    /// The container stopped during the attach, or the backend failed because it had.
+    Ended(Target, docker::Fate),
     /// Its `ethwe` is another bridge's: no failure rule applies.
     Elsewhere(Target, AttachError),
     /// The backend failed for this target: the caller applies [`OnFailure`].
     Failed(Target, AttachError),
+}
+
+/// The backend's attach, or the container's end, whichever comes first.
+enum Race {
+    Done(Result<(), AttachError>),
+    Stopped(docker::Fate),
 }
 
 /// SIGKILL to the container's first process (the waiter, still blocked on netlink).
