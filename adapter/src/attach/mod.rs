@@ -13,7 +13,7 @@ mod netns;
 pub mod weave;
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -163,6 +163,28 @@ impl std::str::FromStr for BackendSpec {
 }
 
 impl BackendSpec {
+    /// Checks that the backend can run here, so a follower never starts only to fail every
+    /// attach: the program of `weave` and `command:<path>` is found in the `PATH` of this
+    /// process as it will be run. `bridge` needs nothing found.
+    ///
+    /// Errors: the message names the `--attach` value, what is wrong and the fix.
+    pub fn check(&self) -> Result<(), String> {
+        let path = std::env::var_os("PATH");
+        let (spec, program) = match self {
+            BackendSpec::Bridge => return Ok(()),
+            BackendSpec::Weave => ("weave".to_string(), Path::new("weave")),
+            BackendSpec::Command(p) => (format!("command:{}", p.display()), p.as_path()),
+        };
+        match command::locate(program, path.as_deref()) {
+            Ok(_) => Ok(()),
+            Err(e) if *self == BackendSpec::Weave => Err(format!(
+                "--attach {spec}: {e}; Weave Net's `weave` script is needed (or choose \
+                 --attach bridge, the native default, or --attach command:<path>)"
+            )),
+            Err(e) => Err(format!("--attach {spec}: {e}")),
+        }
+    }
+
     /// Builds the backend; `bridge` names the Linux bridge of the `bridge` backend.
     pub fn build(&self, bridge: &bridge::BridgeConfig) -> Arc<dyn Backend> {
         match self {
