@@ -7,6 +7,7 @@ use super::flags::subcommand;
 use crate::attach::bridge::{Bridge, BridgeConfig};
 use crate::attach::{AttachError, Backend, Target};
 use crate::docker;
+use crate::policy::allocation::exact_addresses;
 
 subcommand! {
     /// Attach ethwe with the given addresses to a running container through the native
@@ -37,6 +38,14 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
              give addresses (e.g. 10.255.0.51/24) instead"
         ),
     };
+    // The backend's own refusal advises a proxy flag; here the fix is other addresses.
+    if exact_addresses(&items).is_none() {
+        anyhow::bail!(
+            "WEAVE_CIDR {value:?} asks for an address allocation, which attach does not do: \
+             give exact addresses a.b.c.d/n (or ip:a.b.c.d/n), e.g. attach 10.255.0.51/24 \
+             {container}; Weave Net's own `weave attach` allocates"
+        );
+    }
     let docker = docker::from_env()?;
     let facts = docker::container_facts(&docker, container)
         .await?

@@ -28,7 +28,7 @@ use super::allocation::{exact_addresses, AllocationNeeded};
 use super::asks::{asks, network_mode_is_ours, Asks};
 use super::identity::{self, Identity};
 use super::json::field_of;
-use super::rewrite::{self, ImageConfig, RewriteError};
+use super::rewrite::{self, ImageConfig, RewriteConfig, RewriteError};
 use super::Policy;
 
 /// What to do with a create body.
@@ -215,6 +215,24 @@ fn finish(create: Value, asked: Asks, image: Option<&ImageConfig>, policy: &Poli
         Asks::Attach { .. } => Decision::Rewrite(body),
         Asks::Nothing => Decision::Pass,
     }
+}
+
+/// Docker's error `message` for a rewritten create, explained when it says the volume
+/// container is missing (`No such container: <volume container>`, Docker's words for a
+/// `VolumesFrom` entry naming no container): what that container is for and how to make
+/// it. `None` for every other message, which reaches the client as Docker wrote it.
+pub fn explain_create_error(message: &str, rewrite: &RewriteConfig) -> Option<String> {
+    let volume = &rewrite.volume_container;
+    let missing = message.strip_prefix("No such container: ")? == volume;
+    missing.then(|| {
+        format!(
+            "{message}: {volume} is the volume container carrying the waiter \
+             ({waiter}) that every container with WEAVE_CIDR runs first; create it with \
+             `docker create --name {volume} weavewait:latest`, or restart the proxy, which \
+             creates it",
+            waiter = rewrite.waiter
+        )
+    })
 }
 
 /// Rule 7 of the rewrite (docs/design.md §3): the rewritten `body` records the attach

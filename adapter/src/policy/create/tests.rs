@@ -424,3 +424,26 @@ fn labels_of_a_type_docker_refuses_are_left_to_docker() {
         assert_eq!(decide(&body, &allocating()), Decision::Pass, "{labels}");
     }
 }
+
+// ---- Docker's answer to a rewritten create ---------------------------------------------
+
+#[test]
+fn a_missing_volume_container_is_explained_with_how_to_create_it() {
+    let cfg = crate::policy::rewrite::RewriteConfig::default();
+    let m = explain_create_error("No such container: weavewait", &cfg).unwrap();
+    assert!(m.starts_with("No such container: weavewait: weavewait is the volume container carrying the waiter (/home/weavewait/wait-for-weave)"), "{m}");
+    assert!(
+        m.contains("`docker create --name weavewait weavewait:latest`"),
+        "{m}"
+    );
+    assert!(m.contains("restart the proxy"), "{m}");
+    for other in [
+        "No such container: db",
+        "No such container: weavewait2",
+        "No such image: weavewait",
+        "Conflict. The container name \"/x\" is already in use",
+        "",
+    ] {
+        assert_eq!(explain_create_error(other, &cfg), None, "{other}");
+    }
+}
