@@ -219,15 +219,17 @@ async fn forward(
         .map_err(|e| error_response(StatusCode::BAD_GATEWAY, &e.to_string()))
 }
 
-/// Docker's 404 to a create we rewrote, explained when it is about the volume container
-/// ([`create::explain_create_error`]); every other answer goes on as Docker gave it.
+/// Docker's refusal (4xx: 400 from Docker 20.10, 404 from later ones) of a create we
+/// rewrote, explained when it is about the volume container
+/// ([`create::explain_create_error`]), with Docker's status; every other answer goes on as
+/// Docker gave it.
 async fn explain_create_error(
     shared: &Shared,
     cx: &Context,
     resp: Response<Incoming>,
 ) -> Result<Response<Outgoing>, Answer> {
     let (mut parts, body) = resp.into_parts();
-    let (Some(weave), true, StatusCode::NOT_FOUND) = (&shared.weave, cx.rewritten, parts.status)
+    let (Some(weave), true, true) = (&shared.weave, cx.rewritten, parts.status.is_client_error())
     else {
         return Ok(Response::from_parts(parts, Outgoing::Stream(body)));
     };
@@ -237,7 +239,7 @@ async fn explain_create_error(
         .and_then(|v| v.get("message")?.as_str().map(str::to_string));
     let rewrite = &weave.attacher().policy().rewrite;
     match message.and_then(|m| create::explain_create_error(&m, rewrite)) {
-        Some(explained) => Err(error_response(StatusCode::NOT_FOUND, &explained)),
+        Some(explained) => Err(error_response(parts.status, &explained)),
         None => {
             parts.headers.insert(CONTENT_LENGTH, whole.len().into());
             parts.headers.remove(TRANSFER_ENCODING);
