@@ -183,9 +183,10 @@ impl Attacher {
             }
             Locked::Elsewhere(target, e) => {
                 tracing::warn!(
-                    "{e}. Two followers with different settings attach a container that \
-                     carries no {ATTACH_LABEL} label (one created by an older version, or \
-                     run without the proxy): run one follower, or give each its own --label"
+                    "{e} (the app runs). Followers with different settings both attach a \
+                     container only when it carries no {ATTACH_LABEL} label (one created by \
+                     an older version, or run without the proxy): run one follower, or give \
+                     each its own --label"
                 );
                 Ok(Outcome::Elsewhere(target, e.to_string()))
             }

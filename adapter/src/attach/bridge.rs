@@ -76,9 +76,17 @@ impl Bridge {
         if let Some(link) = host.link(&veth).await.map_err(nl)? {
             return self.complete(&host, target, link, addrs).await;
         }
-        let bridge = self.ensure_bridge(&host, target).await?;
         // Stable for the address, so peers' cached ARP entries stay right (see `arp`).
-        let mac = arp::mac_of(addrs[0].addr);
+        let Some(mac) = addrs.first().map(|a| arp::mac_of(a.addr)) else {
+            return Err(AttachError::NeedsAllocation {
+                target: target.to_string(),
+                source: AllocationNeeded {
+                    value: target.value.clone(),
+                    backend: self.name(),
+                },
+            });
+        };
+        let bridge = self.ensure_bridge(&host, target).await?;
         match self.plug(&host, target, &veth, bridge, mac).await {
             Ok(index) => self.configure_new(&host, target, index, addrs).await,
             Err(e) if e.is_kernel(Errno::EEXIST) => match host.link(&veth).await.map_err(nl)? {

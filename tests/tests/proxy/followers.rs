@@ -1,14 +1,15 @@
 //! Followers never fight (docs/design.md §5 "Which containers"): two proxies without
 //! `--label`, following one daemon's events with different bridges. Every container made
 //! through the first records the first's settings, so the second leaves it alone and says
-//! so only at debug level; none lands on the second's bridge, none is killed.
+//! so only at debug level; none lands on the second's bridge, none is killed. A container
+//! that records no settings is attached as before, but never taken from another bridge.
 
 use e2e::docker::{docker_ok, unique, Cleanup};
 use e2e::proxy::busybox_image;
 
 use std::time::{Duration, Instant};
 
-use super::fixture::{logs, ports_of, unique_waiter, warnings, Net};
+use super::fixture::{logs, ports_of, unique_waiter, wait_until, warnings, Net, WAITER};
 
 const CONTAINERS: usize = 6;
 
@@ -106,4 +107,72 @@ fn two_unscoped_followers_with_different_bridges_never_fight() {
         assert!(second_log.contains(&said), "{second_log}");
     }
     assert_eq!(warnings(&first.log_text()), Vec::<&str>::new());
+}
+
+/// A container that records no settings (created by an older version, or run with the
+/// waiter without the proxy) is attached by a follower that sees it, as before; one whose
+/// `ethwe` is already on another bridge is left there, and its app keeps running.
+#[test]
+fn an_unrecorded_container_is_attached_and_never_taken_from_another_bridge() {
+    let Some(mut net) = Net::setup() else { return };
+    let other = net.another_bridge();
+    let mut cleanup = Cleanup::default();
+    // As the rewrite made them before the label existed: waiter first, the volume, the
+    // proxy's scope label, no powerstrip-weave.attach.
+    let direct = |name: &str, cidr: &str| {
+        let volumes = format!("{}:ro", net.volume);
+        let env = format!("WEAVE_CIDR={cidr}");
+        docker_ok(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--label",
+            &net.label,
+            "--volumes-from",
+            &volumes,
+            "--entrypoint",
+            WAITER,
+            "-e",
+            &env,
+            busybox_image(),
+            "sh",
+            "-c",
+            "echo RUN; exec sleep 600",
+        ]);
+    };
+    let waiting = cleanup.add(unique("unrecorded"));
+    direct(&waiting, "10.78.1.1/24");
+    let elsewhere = cleanup.add(unique("elsewhere"));
+    direct(&elsewhere, "10.78.1.2/24");
+    let attach = std::process::Command::new(e2e::proxy::binary())
+        .args(["attach", "--bridge", &other, "10.78.1.2/24", &elsewhere])
+        .output()
+        .expect("run powerstrip-weave attach");
+    assert!(attach.status.success(), "{}", e2e::output_text(&attach));
+    wait_until(30, "the app attached by hand", || {
+        logs(&elsewhere).contains("RUN")
+    });
+    assert!(!logs(&waiting).contains("RUN"), "it ran unattached");
+
+    // A follower coming up attaches the waiting one, and leaves the other where it is.
+    let proxy = net.proxy(&[], "info");
+    wait_until(30, "the waiting one to be attached", || {
+        logs(&waiting).contains("RUN")
+    });
+    let said = format!("is already attached to bridge {other}, not {}", net.bridge);
+    wait_until(30, "the follower to find the other", || {
+        proxy.log_text().contains(&said)
+    });
+    assert_eq!(ports_of(&net.bridge), 1, "{}", proxy.log_text());
+    assert_eq!(ports_of(&other), 1, "it was taken from its bridge");
+    let state = docker_ok(&[
+        "inspect",
+        "-f",
+        "{{.State.Running}} {{.RestartCount}}",
+        &elsewhere,
+    ]);
+    assert_eq!(state, "true 0", "its app was killed");
+    let log = proxy.log_text();
+    assert!(!log.contains("killed") && !log.contains(" ERROR "), "{log}");
 }
