@@ -157,21 +157,26 @@ impl Attacher {
                 locks.remove(&facts.id);
             }
         }
-        match result? {
+        let result = result?;
+        // A client waits, and the container is gone: when an earlier attach of it failed
+        // (and the failure rule stopped it), that failure is the answer, not "nothing to do".
+        let ended = matches!(
+            result,
+            Locked::Skipped(Skip::NotRunning | Skip::Gone) | Locked::Ended(..)
+        );
+        if ended && on_failure == OnFailure::KillContainer {
+            if let Some((_, why)) = self.failures().remove(&facts.id) {
+                return Err(AttachError::FailedEarlier {
+                    container: facts.name,
+                    why,
+                });
+            }
+        }
+        match result {
             Locked::Attached(target) => {
                 tracing::info!("attached {target}");
                 self.failures().remove(&target.id);
                 Ok(Outcome::Attached(target))
-            }
-            Locked::Skipped(Skip::NotRunning) if on_failure == OnFailure::KillContainer => {
-                let earlier = self.failures().remove(&facts.id);
-                match earlier {
-                    Some((_, why)) => Err(AttachError::FailedEarlier {
-                        container: facts.name,
-                        why,
-                    }),
-                    None => Ok(Outcome::Skipped(Skip::NotRunning)),
-                }
             }
             Locked::Skipped(skip) => {
                 tracing::debug!("left container {id_or_name} alone: {skip}");
