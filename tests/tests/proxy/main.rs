@@ -3,7 +3,12 @@
 mod adapters;
 mod cli;
 mod demo;
+mod ending;
+mod fixture;
+mod followers;
+mod reach;
 mod shipped;
+mod startup;
 mod stream;
 mod tls;
 mod weave;
