@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use bollard::errors::Error;
 use bollard::query_parameters::{
-    InspectContainerOptions, KillContainerOptions, ListContainersOptions,
+    InspectContainerOptions, KillContainerOptions, ListContainersOptions, WaitContainerOptions,
 };
 use bollard::{ClientVersion, Docker};
+use futures::StreamExt;
 
 use crate::addr::Addr;
 use crate::bounds;
@@ -318,15 +319,84 @@ pub async fn running(
     Ok(list.into_iter().filter_map(|c| c.id).collect())
 }
 
-/// `POST /containers/{id}/kill` with SIGKILL. A container that already stopped is fine.
-pub async fn kill(docker: &Daemon, id: &str) -> Result<(), DaemonError> {
+/// What became of a container that stopped running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// It exited with this status (`State.ExitCode`: 137 after SIGKILL, 143 after SIGTERM).
+    Exited(i64),
+    /// It was removed.
+    Removed,
+    /// Its first process is gone (Docker may not have noticed yet).
+    ProcessGone,
+}
+
+impl fmt::Display for Fate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fate::Exited(code) => write!(f, "exited with status {code}"),
+            Fate::Removed => f.write_str("was removed"),
+            Fate::ProcessGone => f.write_str("lost its first process"),
+        }
+    }
+}
+
+/// Resolves once container `id` is not running (`POST /containers/{id}/wait?condition=
+/// not-running`, at once when it already is not): its exit status, or [`Fate::Removed`]
+/// for a 404. Never resolves when the wait fails otherwise (the daemon went away, the call
+/// timed out): the caller then learns nothing from it. Not bounded by itself: it is raced
+/// against an attach, which is.
+pub async fn stopped(docker: &Daemon, id: &str) -> Fate {
+    let opts = WaitContainerOptions {
+        condition: "not-running".to_string(),
+    };
+    let mut wait = docker.wait_container(id, Some(opts));
+    match wait.next().await {
+        Some(Ok(answer)) => Fate::Exited(answer.status_code),
+        // bollard's spelling of a non-zero exit status.
+        Some(Err(Error::DockerContainerWaitError { code, .. })) => Fate::Exited(code),
+        Some(Err(e)) if is_not_found(&e) => Fate::Removed,
+        _ => std::future::pending().await,
+    }
+}
+
+/// Whether container `id`, whose first process had host pid `pid`, has ended: removed,
+/// stopped, running another process, or its process gone before Docker noticed
+/// (`process_gone`, which the caller knows from its handle on that process). `None` while
+/// it runs that process; also when Docker cannot be asked and the process is there.
+pub async fn ended(docker: &Daemon, id: &str, pid: u32, process_gone: bool) -> Option<Fate> {
+    let inspect = docker.inspect_container(id, None::<InspectContainerOptions>);
+    let state = match docker.call(inspect).await {
+        Ok(c) => c.state.unwrap_or_default(),
+        Err(e) if e.is_not_found() => return Some(Fate::Removed),
+        Err(_) => return process_gone.then_some(Fate::ProcessGone),
+    };
+    let same_process = state.pid.is_some_and(|p| i64::from(pid) == p);
+    if state.running == Some(false) {
+        return Some(Fate::Exited(state.exit_code.unwrap_or(-1)));
+    }
+    (process_gone || !same_process).then_some(Fate::ProcessGone)
+}
+
+/// What [`kill`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Killed {
+    /// Docker sent SIGKILL to the running container.
+    Killed,
+    /// It had stopped already, or was gone: nothing was killed.
+    NotRunning,
+}
+
+/// `POST /containers/{id}/kill` with SIGKILL.
+///
+/// Errors: Docker failed to answer, or refused otherwise than with "not running" (409) or
+/// "no such container" (404), which are [`Killed::NotRunning`].
+pub async fn kill(docker: &Daemon, id: &str) -> Result<Killed, DaemonError> {
     let opts = KillContainerOptions {
         signal: "SIGKILL".to_string(),
     };
     match docker.call(docker.kill_container(id, Some(opts))).await {
-        Ok(()) => Ok(()),
-        // 404: gone; 409: not running. Either way the app is not running.
-        Err(e) if matches!(e.status(), Some(404 | 409)) => Ok(()),
+        Ok(()) => Ok(Killed::Killed),
+        Err(e) if matches!(e.status(), Some(404 | 409)) => Ok(Killed::NotRunning),
         Err(e) => Err(e),
     }
 }
@@ -408,7 +478,6 @@ mod tests {
 
     #[tokio::test]
     async fn the_head_of_a_stream_from_a_silent_daemon_is_bounded() {
-        use futures::StreamExt;
         let dir = tempfile::tempdir().unwrap();
         let sock = dir.path().join("docker.sock");
         let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();

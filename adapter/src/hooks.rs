@@ -42,7 +42,9 @@ impl WeaveHooks {
 
     /// Attaches `container` (id or name) after Docker answered its start or restart with a
     /// 2xx other than 304, killing it when that fails; the caller is held for
-    /// [`bounds::Bounds::hold`] at most.
+    /// [`bounds::Bounds::hold`] at most. A container that stops or is removed meanwhile
+    /// ends the wait at once: the client then learns its fate from Docker (the CLI's
+    /// `wait` gives its exit status), as it would without us.
     ///
     /// Errors: the container needed its network and did not get it (it has been killed),
     /// or its attach did not finish within the hold (it goes on in its own task, with the

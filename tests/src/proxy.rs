@@ -16,7 +16,8 @@ pub fn binary() -> PathBuf {
     prereq::static_bin("powerstrip-weave")
 }
 
-/// Checks what every proxy test needs (root, a docker daemon, the binary); false = skip.
+/// Checks what every proxy test needs (root, a docker daemon, the binary, the weavewait
+/// archive the private volume containers are made from); false = skip.
 pub fn prerequisites() -> bool {
     prereq::require(
         prereq::is_root(),
@@ -30,6 +31,10 @@ pub fn prerequisites() -> bool {
             "{} (run `make static` or set POWERSTRIP_WEAVE_BIN)",
             binary().display()
         ),
+    ) && prereq::require(
+        std::env::var_os("WEAVEWAIT_IMAGE").is_some()
+            || crate::kit::archive_path("weavewait").is_file(),
+        "target/images/weavewait.tar (`make images`)",
     )
 }
 
@@ -122,6 +127,16 @@ impl Proxy {
         )
     }
 
+    /// [`Proxy::start_with`] logging at `rust_log` (`RUST_LOG`, e.g. `debug`).
+    pub fn start_logging(
+        host: &str,
+        args: &[&str],
+        ready: impl Fn(&str) -> bool + Send + Sync + 'static,
+        rust_log: &str,
+    ) -> Proxy {
+        Proxy::start_logged(rust_log, host, args, ready)
+    }
+
     /// [`Proxy::start_with`] with `env` added to its environment (`RUST_LOG` is `info`
     /// unless `env` sets it; `POWERSTRIP_WEAVE_BOUNDS` sets small bounds for a test).
     pub fn start_env(
@@ -142,12 +157,14 @@ impl Proxy {
     ) -> Proxy {
         let log = dir.join("proxy.log");
         // The weave hooks create a missing volume container at start-up: a private one per
-        // proxy (from the busybox image) keeps tests off the host's shared `weavewait`.
+        // proxy (from the weavewait image, which the start-up check requires) keeps tests
+        // off the host's shared `weavewait`.
         let volume = (!args.contains(&"--no-weave") && !args.contains(&"--volume-container"))
             .then(|| unique("pw-vc"));
+        let image = crate::adapter::weavewait_image();
         let mut all: Vec<&str> = args.to_vec();
         if let Some(v) = &volume {
-            all.extend_from_slice(&["--volume-container", v, "--image", busybox_image()]);
+            all.extend_from_slice(&["--volume-container", v, "--image", &image]);
         }
         let args: Vec<String> = all.iter().map(|s| s.to_string()).collect();
         let mut env: Vec<(String, String)> = env
@@ -264,6 +281,11 @@ impl Proxy {
             .next()?
             .parse()
             .ok()
+    }
+
+    /// The private volume container the proxy was given when the caller named none.
+    pub fn volume_container(&self) -> Option<&str> {
+        self.volume.as_deref()
     }
 
     /// A path in the proxy's scratch directory (for adapters.yml, certificates…).

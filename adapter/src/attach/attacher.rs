@@ -3,16 +3,21 @@
 //! fails apply the failure rule of the caller ([`OnFailure`]): the app must never run
 //! without its network.
 //!
+//! A container that stops, or is removed, while it is being attached ends the attach at
+//! once: its end is watched alongside the backend (Docker's `wait`), the backend's work is
+//! dropped (an external command is killed), nothing is killed, and it is logged at debug
+//! level; a backend failure caused by the container ending is judged the same way.
+//!
 //! Attaches of one container are serialised ([`Locks`]: the post-hook and the `start`
 //! event race), and backends are idempotent, so a second attach is a no-op. Each attach
 //! runs in a task of its own: a client hanging up cannot cut it (or its kill) short, a
 //! panic in it is contained and counts as a failed attach, and a stopping process lets it
 //! finish ([`Attacher::drain`]).
 //!
-//! The container's first process is held ([`Process`]) from the inspect that found it: a
-//! backend failure after that process ended is no failure (the waiter execs the app only
-//! once `ethwe` is ready, so an ended first process never ran the app without its
-//! network), and a kill reaches that process or none.
+//! The container's first process is held ([`Process`]) from the inspect that found it:
+//! whether it ended is judged on that very process (the waiter execs the app only once
+//! `ethwe` is ready, so an ended first process never ran the app without its network), and
+//! a kill reaches that process or none.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,9 +28,10 @@ use super::locks::Locks;
 use super::process::Process;
 use super::{AttachError, Backend, Target};
 use crate::bounds;
-use crate::docker::{self, Daemon};
+use crate::docker::{self, Daemon, Fate};
 use crate::fault;
 use crate::panics;
+use crate::policy::identity::ATTACH_LABEL;
 use crate::policy::rewrite::RewriteConfig;
 use crate::policy::target::{target_of, Skip};
 use crate::policy::{Policy, Scope};
@@ -49,6 +55,10 @@ pub enum Outcome {
     Attached(Target),
     /// Nothing to do.
     Skipped(Skip),
+    /// It stopped or was removed before its attach completed: the attach was abandoned.
+    Ended(Target, docker::Fate),
+    /// Its `ethwe` is on another bridge; left as it is (the text says where).
+    Elsewhere(Target, String),
 }
 
 /// How long a backend failure is given to show itself as the first process ending: the
@@ -87,6 +97,7 @@ impl Attacher {
             scope,
             allocates: backend.allocates(),
             backend: backend.name(),
+            identity: backend.identity(),
         };
         Attacher {
             docker,
@@ -174,23 +185,44 @@ impl Attacher {
             // one (post-hook and start event race) may find the app already run and gone.
             self.attach_locked(&facts.id).await
         };
-        match result? {
+        let result = result?;
+        // A client waits, and the container is gone: when an earlier attach of it failed
+        // (and the failure rule stopped it), that failure is the answer, not "nothing to do".
+        let ended = matches!(
+            result,
+            Locked::Skipped(Skip::NotRunning | Skip::Gone) | Locked::Ended(..)
+        );
+        if ended && on_failure == OnFailure::KillContainer {
+            if let Some((_, why)) = self.failures().remove(&facts.id) {
+                return Err(AttachError::FailedEarlier {
+                    container: facts.name,
+                    why,
+                });
+            }
+        }
+        match result {
             Locked::Attached(target) => {
                 tracing::info!("attached {target}");
                 self.failures().remove(&target.id);
                 Ok(Outcome::Attached(target))
             }
-            Locked::Skipped(Skip::NotRunning) if on_failure == OnFailure::KillContainer => {
-                let earlier = self.failures().remove(&facts.id);
-                match earlier {
-                    Some((_, why)) => Err(AttachError::FailedEarlier {
-                        container: facts.name,
-                        why,
-                    }),
-                    None => Ok(Outcome::Skipped(Skip::NotRunning)),
-                }
+            Locked::Skipped(skip) => {
+                tracing::debug!("left container {id_or_name} alone: {skip}");
+                Ok(Outcome::Skipped(skip))
             }
-            Locked::Skipped(skip) => Ok(Outcome::Skipped(skip)),
+            Locked::Ended(target, fate) => {
+                tracing::debug!("{target} {fate} during its attach: attach abandoned");
+                Ok(Outcome::Ended(target, fate))
+            }
+            Locked::Elsewhere(target, e) => {
+                tracing::warn!(
+                    "{e} (the app runs). Followers with different settings both attach a \
+                     container only when it carries no {ATTACH_LABEL} label (one created by \
+                     an older version, or run without the proxy): run one follower, or give \
+                     each its own --label"
+                );
+                Ok(Outcome::Elsewhere(target, e.to_string()))
+            }
             Locked::Failed(target, process, e) => {
                 tracing::error!("attach of {target} failed: {e}");
                 self.remember_failure(&target.id, e.to_string());
@@ -237,17 +269,28 @@ impl Attacher {
         // Held from here: Docker may still report a process that just exited as running.
         let process = Process::open(target.pid);
         if process.has_ended() {
-            return Ok(Locked::Skipped(Skip::NotRunning));
+            return Ok(Locked::Ended(target, Fate::ProcessGone));
         }
-        Ok(match self.backend.attach(&target).await {
-            Ok(()) => Locked::Attached(target),
-            // The backend failed because the container ended (its namespace went with its
-            // first process): the app never ran without its network, nothing to fail.
-            Err(e) if process.ends_within(ENDING).await => {
-                tracing::debug!("{target} ended during its attach ({e})");
-                Locked::Skipped(Skip::NotRunning)
+        // The container's end is watched alongside the backend: a container stopped during
+        // a slow attach frees its waiting client at once, and is not called attached.
+        let race = tokio::select! {
+            biased;
+            result = self.backend.attach(&target) => Race::Done(result),
+            fate = docker::stopped(&self.docker, &target.id) => Race::Stopped(fate),
+        };
+        Ok(match race {
+            Race::Done(Ok(())) => Locked::Attached(target),
+            Race::Done(Err(e @ AttachError::Elsewhere { .. })) => Locked::Elsewhere(target, e),
+            Race::Done(Err(e)) => {
+                let gone = process.ends_within(ENDING).await;
+                match docker::ended(&self.docker, &target.id, target.pid, gone).await {
+                    // The failure is the container ending (its namespace gone, its veth
+                    // with it).
+                    Some(fate) => Locked::Ended(target, fate),
+                    None => Locked::Failed(target, process, e),
+                }
             }
-            Err(e) => Locked::Failed(target, process, e),
+            Race::Stopped(fate) => Locked::Ended(target, fate),
         })
     }
 
@@ -266,11 +309,15 @@ impl Attacher {
     }
 
     /// SIGKILL to container `id` through Docker; `what` names it in logs. Returns whether
-    /// Docker did it.
+    /// the container is not running now.
     async fn kill_container(&self, id: &str, what: &str) -> bool {
         match docker::kill(&self.docker, id).await {
-            Ok(()) => {
+            Ok(docker::Killed::Killed) => {
                 tracing::warn!("killed {what} so it never runs unnetworked");
+                true
+            }
+            Ok(docker::Killed::NotRunning) => {
+                tracing::debug!("{what} had stopped already: nothing to kill");
                 true
             }
             Err(e) => {
@@ -285,9 +332,19 @@ impl Attacher {
 enum Locked {
     Attached(Target),
     Skipped(Skip),
+    /// The container stopped during the attach, or the backend failed because it had.
+    Ended(Target, docker::Fate),
+    /// Its `ethwe` is another bridge's: no failure rule applies.
+    Elsewhere(Target, AttachError),
     /// The backend failed for this target, whose first process is still there: the
     /// caller applies [`OnFailure`].
     Failed(Target, Process, AttachError),
+}
+
+/// The backend's attach, or the container's end, whichever comes first.
+enum Race {
+    Done(Result<(), AttachError>),
+    Stopped(docker::Fate),
 }
 
 /// SIGKILL to the container's first process (the waiter, still blocked on netlink), held
@@ -295,7 +352,7 @@ enum Locked {
 fn kill_process(target: &Target, process: &Process) {
     match process.kill() {
         Ok(true) => tracing::warn!("killed the process of {target} so it never runs unnetworked"),
-        Ok(false) => {}
+        Ok(false) => tracing::debug!("the process of {target} had ended already: nothing to kill"),
         Err(e) => tracing::error!("cannot kill the process of {target}: {e}"),
     }
 }
