@@ -1,5 +1,5 @@
 //! `make bench-networks`: the `network:NAME` backend beside the `bridge` backend, in one run
-//! (docs/design.md §9).
+//! (docs/design.md §10).
 //!
 //! 1. Start → app running, p50/p99 over BENCH_NETWORK_RUNS (default 50) runs each, with the
 //!    create decided by the real hooks and the real attacher:
@@ -30,7 +30,7 @@ use adapter::addr::Addr;
 use adapter::attach::attacher::{Attacher, OnFailure, Outcome};
 use adapter::attach::bridge::BridgeConfig;
 use adapter::attach::BackendSpec;
-use adapter::commands::launch::ensure_volume_container;
+use adapter::commands::volume;
 use adapter::docker;
 use adapter::hooks::WeaveHooks;
 use adapter::policy::create::Decision;
@@ -38,7 +38,6 @@ use adapter::policy::rewrite::RewriteConfig;
 use adapter::policy::Scope;
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{CreateContainerOptions, StartContainerOptions};
-use bollard::Docker;
 use serde_json::json;
 
 const EXAMPLE: &str = "weavewait-example:latest";
@@ -99,7 +98,7 @@ fn app_running(pid: u32) -> tokio::task::JoinHandle<Instant> {
 /// One daemon under test: its client, its DOCKER_HOST, a volume container and a label of
 /// the bench's own.
 struct Daemon {
-    docker: Docker,
+    docker: docker::Daemon,
     host: String,
     volume: String,
     label: String,
@@ -109,7 +108,7 @@ impl Daemon {
     async fn new(host: &str, tag: &str) -> anyhow::Result<Daemon> {
         let docker = docker::client(&Addr::docker(Some(host), None)?)?;
         let volume = format!("pw-bench-ww-{tag}-{}", std::process::id());
-        ensure_volume_container(&docker, &volume, WAITER_IMAGE).await?;
+        volume::ensure(&docker, &volume, WAITER_IMAGE).await?;
         Ok(Daemon {
             docker,
             host: host.to_string(),

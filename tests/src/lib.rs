@@ -7,6 +7,7 @@ pub mod kit;
 pub mod netns;
 pub mod network;
 pub mod prereq;
+pub mod private;
 pub mod proxy;
 pub mod registry;
 

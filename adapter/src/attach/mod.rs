@@ -2,26 +2,32 @@
 //! per backend, and [`attacher::Attacher`], which resolves containers, asks the policy core
 //! whether to attach them, and applies the failure rules.
 
+mod announce;
+pub mod arp;
 pub mod attacher;
 pub mod bridge;
 pub mod command;
 mod firewall;
+mod inflight;
+pub mod locks;
 pub mod netlink;
 mod netns;
 pub mod network;
+pub mod process;
 pub mod weave;
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bollard::Docker;
 use futures::future::BoxFuture;
 
+use crate::docker::Daemon;
 use crate::policy::allocation::AllocationNeeded;
 use crate::policy::network::{NetworkLookup, Unfit};
 use crate::policy::rewrite::RewriteConfig;
 pub use crate::policy::target::Target;
+use crate::policy::Identity;
 use netlink::NetlinkError;
 
 /// Why an attach failed. Every message names the container and what failed.
@@ -50,6 +56,18 @@ pub enum AttachError {
         target: String,
         /// What was found, and what to do.
         why: String,
+    },
+    /// The container's `ethwe` is already a port of another bridge (attached by another
+    /// follower, or by hand): it is left as it is, never replaced, and the app is not
+    /// killed for it.
+    #[error("{target} is already attached to bridge {bridge}, not {ours}: left as it is")]
+    Elsewhere {
+        /// The container.
+        target: String,
+        /// The bridge its host end is a port of.
+        bridge: String,
+        /// The bridge this backend attaches to.
+        ours: String,
     },
     /// The backend only assigns exact addresses.
     #[error("{target}: {source}")]
@@ -82,8 +100,17 @@ pub enum AttachError {
     Docker {
         /// What we were doing.
         what: String,
-        /// bollard's error.
-        source: bollard::errors::Error,
+        /// The daemon's error, naming it.
+        source: crate::docker::DaemonError,
+    },
+    /// Another attach of the container held its lock for the whole bound; that attach
+    /// decides (and applies its own failure rule), the container keeps waiting meanwhile.
+    #[error("container {container}: {source}; the container waits for that attach")]
+    Busy {
+        /// The container's name.
+        container: String,
+        /// How long was waited.
+        source: locks::Busy,
     },
     /// The container stopped before this attach could run, because an earlier attach of
     /// it failed (and the failure rule stopped it).
@@ -121,6 +148,11 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// does not, only exact addresses can be asked of it (the create decision refuses the
     /// rest where it can).
     fn allocates(&self) -> bool;
+
+    /// The attach settings recorded on the containers it is to attach
+    /// ([`crate::policy::identity`]): what tells this follower's containers from those of
+    /// a follower with other settings.
+    fn identity(&self) -> Identity;
 
     /// The Docker network the backend connects containers to (`network:NAME`), whose IPAM
     /// config the create decision reads; `None` (the default) for the other backends.
@@ -188,13 +220,37 @@ impl fmt::Display for BackendSpec {
 }
 
 impl BackendSpec {
+    /// Checks that the backend can run here, so a follower never starts only to fail every
+    /// attach: the program of `weave` and `command:<path>` is found in the `PATH` of this
+    /// process as it will be run. `bridge` needs nothing found.
+    ///
+    /// Errors: the message names the `--attach` value, what is wrong and the fix.
+    pub fn check(&self) -> Result<(), String> {
+        let path = std::env::var_os("PATH");
+        let (spec, program) = match self {
+            // What the network can give is learned per create (a swarm worker shows an
+            // overlay only once a container is attached to it).
+            BackendSpec::Bridge | BackendSpec::Network(_) => return Ok(()),
+            BackendSpec::Weave => ("weave".to_string(), Path::new("weave")),
+            BackendSpec::Command(p) => (format!("command:{}", p.display()), p.as_path()),
+        };
+        match command::locate(program, path.as_deref()) {
+            Ok(_) => Ok(()),
+            Err(e) if *self == BackendSpec::Weave => Err(format!(
+                "--attach {spec}: {e}; Weave Net's `weave` script is needed (or choose \
+                 --attach bridge, the native default, or --attach command:<path>)"
+            )),
+            Err(e) => Err(format!("--attach {spec}: {e}")),
+        }
+    }
+
     /// Builds the backend; `bridge` configures the `bridge` backend, `docker` is the
     /// daemon the `network:` backend connects through, and `rewrite` the waiter its
     /// probes run.
     pub fn build(
         &self,
         bridge: &bridge::BridgeConfig,
-        docker: &Docker,
+        docker: &Daemon,
         rewrite: &RewriteConfig,
     ) -> Arc<dyn Backend> {
         match self {

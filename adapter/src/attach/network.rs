@@ -1,4 +1,4 @@
-//! The `network:NAME` backend (docs/design.md §9): connects a running container to a Docker
+//! The `network:NAME` backend (docs/design.md §10): connects a running container to a Docker
 //! network (a local bridge network, macvlan, a plugin's, or a swarm's attachable overlay
 //! spanning hosts) through the Engine API, as the waiter holds its app.
 //!
@@ -24,17 +24,17 @@ pub mod lookup;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use bollard::Docker;
 use futures::future::BoxFuture;
 use tokio::sync::OnceCell;
 use weave_cidr::Ipv4Cidr;
 
 use super::{AttachError, Backend, Target};
-use crate::docker::{self, Attachment};
+use crate::docker::{self, Attachment, Daemon, DaemonError};
 use crate::policy::network::{
     self, fit, step, takes_ifname, want_of, NetworkLookup, Step, Want, IFNAME, IFNAME_OPTION,
 };
 use crate::policy::rewrite::RewriteConfig;
+use crate::policy::Identity;
 use lookup::Lookup;
 
 /// Allocations tried before giving up, when the address Docker gave is taken by someone
@@ -43,26 +43,18 @@ pub const PIN_ATTEMPTS: u32 = 3;
 
 /// Waits (ms) before connecting again while Docker says the network is gone
 /// ([`Network::connect`]), or pausing again after the runtime failed to: about 3 s in all.
-const GONE_RETRIES: [u64; 5] = [100, 200, 400, 800, 1600];
+pub const GONE_RETRIES: [u64; 5] = [100, 200, 400, 800, 1600];
 
 /// True when Docker answered that the network is not found (404 `network … not found`).
-fn network_gone(e: &bollard::errors::Error) -> bool {
-    matches!(
-        e,
-        bollard::errors::Error::DockerResponseServerError { status_code: 404, message }
-            if message.starts_with("network ") && message.ends_with(" not found")
-    )
+fn network_gone(e: &DaemonError) -> bool {
+    e.status() == Some(404)
+        && e.message()
+            .is_some_and(|m| m.starts_with("network ") && m.ends_with(" not found"))
 }
 
 /// True when Docker answered 500: the runtime failed (not 409, a container not running).
-fn runtime_failed(e: &bollard::errors::Error) -> bool {
-    matches!(
-        e,
-        bollard::errors::Error::DockerResponseServerError {
-            status_code: 500,
-            ..
-        }
-    )
+fn runtime_failed(e: &DaemonError) -> bool {
+    e.status() == Some(500)
 }
 
 /// The name of the waiter's process (`comm`): a paused container whose only process has
@@ -73,7 +65,7 @@ const WAITER_COMM: &str = "wait-for-weave";
 #[derive(Debug)]
 pub struct Network {
     name: String,
-    docker: Docker,
+    docker: Daemon,
     lookup: Lookup,
     /// Whether the engine takes the interface name; read once (`GET /version`).
     ifname: OnceCell<bool>,
@@ -82,7 +74,7 @@ pub struct Network {
 impl Network {
     /// A backend connecting containers to network `name` through `docker`; `rewrite`
     /// gives the waiter and volume container a probe runs ([`lookup`]).
-    pub fn new(name: String, docker: Docker, rewrite: RewriteConfig) -> Network {
+    pub fn new(name: String, docker: Daemon, rewrite: RewriteConfig) -> Network {
         Network {
             lookup: Lookup::new(name.clone(), docker.clone(), rewrite),
             name,
@@ -120,7 +112,7 @@ impl Network {
         &'a self,
         target: &'a Target,
         what: &'a str,
-    ) -> impl Fn(bollard::errors::Error) -> AttachError + 'a {
+    ) -> impl Fn(DaemonError) -> AttachError + 'a {
         move |source| AttachError::Docker {
             what: format!("{target}: {what} network {}", self.name),
             source,
@@ -338,6 +330,10 @@ impl Backend for Network {
 
     fn allocates(&self) -> bool {
         true
+    }
+
+    fn identity(&self) -> Identity {
+        Identity::network(&self.name)
     }
 
     fn network(&self) -> Option<&str> {

@@ -5,10 +5,11 @@ use argh::FromArgs;
 use weave_cidr::{self as cidr, WeaveCidr};
 
 use super::flags::subcommand;
-use crate::attach::bridge::{self, Bridge, BridgeConfig};
+use crate::attach::bridge::{Bridge, BridgeConfig};
 use crate::attach::network::Network;
-use crate::attach::{Backend, BackendSpec, Target};
+use crate::attach::{AttachError, Backend, BackendSpec, Target};
 use crate::docker;
+use crate::policy::allocation::exact_addresses;
 use crate::policy::rewrite::RewriteConfig;
 
 subcommand! {
@@ -46,6 +47,22 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
              give addresses (e.g. 10.255.0.51/24) instead"
         ),
     };
+    match &args.attach {
+        BackendSpec::Bridge | BackendSpec::Network(_) => {}
+        other => anyhow::bail!(
+            "--attach {other}: the attach command attaches with bridge or network:NAME; \
+             run that backend's own attach instead"
+        ),
+    }
+    // The backend's own refusal advises a proxy flag; here the fix is other addresses.
+    let bridge = args.attach == BackendSpec::Bridge;
+    if bridge && exact_addresses(&items).is_none() {
+        anyhow::bail!(
+            "WEAVE_CIDR {value:?} asks for an address allocation, which attach does not do: \
+             give exact addresses a.b.c.d/n (or ip:a.b.c.d/n), e.g. attach 10.255.0.51/24 \
+             {container}; --attach network:NAME allocates from a Docker network"
+        );
+    }
     let docker = docker::from_env()?;
     let facts = docker::container_facts(&docker, container)
         .await?
@@ -60,38 +77,30 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
         value,
         items,
     };
-    match &args.attach {
-        BackendSpec::Bridge => {}
-        BackendSpec::Network(name) => {
-            Network::new(name.clone(), docker, RewriteConfig::default())
-                .attach(&target)
-                .await?;
-            println!("attached {target} to network {name}");
-            return Ok(());
-        }
-        other => anyhow::bail!(
-            "--attach {other}: the attach command attaches with bridge or network:NAME; \
-             run that backend's own attach instead"
-        ),
+    if let BackendSpec::Network(name) = &args.attach {
+        Network::new(name.clone(), docker, RewriteConfig::default())
+            .attach(&target)
+            .await?;
+        println!("attached {target} to network {name}");
+        return Ok(());
     }
-    // An attached container keeps its ethwe where it is; adding addresses to it and saying
-    // "attached" would hide that it is not on the bridge asked for.
     let flags = args.bridge_flags();
-    if let Some(current) = bridge::bridge_of(target.pid).await? {
-        if current != flags.bridge {
-            anyhow::bail!(
-                "{target} is already attached to bridge {current}, not {}: nothing changed; \
-                 give --bridge {current} to add addresses there",
-                flags.bridge
-            );
-        }
-    }
     let backend = Bridge::new(BridgeConfig {
         bridge: flags.bridge,
         firewall: flags.firewall,
         ..BridgeConfig::default()
     });
-    backend.attach(&target).await?;
+    // An attached container keeps its ethwe where it is; adding addresses to it and saying
+    // "attached" would hide that it is not on the bridge asked for.
+    match backend.attach(&target).await {
+        Ok(()) => {}
+        Err(AttachError::Elsewhere { bridge, .. }) => anyhow::bail!(
+            "{target} is already attached to bridge {bridge}, not {}: nothing changed; \
+             give --bridge {bridge} to add addresses there",
+            backend.bridge()
+        ),
+        Err(e) => return Err(e.into()),
+    }
     println!("attached {target}");
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! The rules of the `network:NAME` backend (docs/design.md §9), as pure functions: which
+//! The rules of the `network:NAME` backend (docs/design.md §10), as pure functions: which
 //! `WEAVE_CIDR` a Docker network can give (from its IPAM config, `GET /networks/{name}`),
 //! what the waiter is told to wait for, whether the engine names the interface, and
 //! whether an endpoint Docker reports meets what was asked.
@@ -90,7 +90,7 @@ impl NetworkFacts {
 pub enum NetworkLookup {
     /// The network and its pools.
     Found(NetworkFacts),
-    /// 404: no such network on this daemon, not even after a probe (§9).
+    /// 404: no such network on this daemon, not even after a probe (§10).
     Missing,
     /// Any other failure, in words.
     Failed(String),

@@ -1,4 +1,4 @@
-//! The powerstrip adapter with `--attach network:NAME` (docs/design.md §9), on a local
+//! The powerstrip adapter with `--attach network:NAME` (docs/design.md §10), on a local
 //! bridge network of the test's own: the pre-hook's rewrite tells the waiter to find its
 //! interface by address, the post-hook connects the started container before its app
 //! runs (an exact address, and Docker's allocation), and what the network cannot give,

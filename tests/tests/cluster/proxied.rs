@@ -1,5 +1,5 @@
 //! The product across hosts: the vanilla CLI through one `powerstrip-weave proxy --attach
-//! network:wnet` per host (docs/design.md §9), on the swarm's attachable overlay.
+//! network:wnet` per host (docs/design.md §10), on the swarm's attachable overlay.
 //! - exact addresses on hosts 2 and 3 reach each other, and an app's first instruction on
 //!   host 2 reaches a server on host 3;
 //! - Docker's allocations from 3 hosts x 5 containers at once are unique, inside the

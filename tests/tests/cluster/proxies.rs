@@ -45,7 +45,7 @@ impl<'a> Proxies<'a> {
                     "--label",
                     &label,
                 ];
-                Proxy::start_with(&listen, &args, |_| {
+                Proxy::start_with(&listen, &args, move |_| {
                     std::os::unix::net::UnixStream::connect(&sock).is_ok()
                 })
             })

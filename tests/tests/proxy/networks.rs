@@ -1,5 +1,5 @@
 //! The `network:NAME` backend through the proxy with the vanilla docker CLI, on a local
-//! bridge network of the test's own (docs/design.md §9): exact addresses and the app's
+//! bridge network of the test's own (docs/design.md §10): exact addresses and the app's
 //! first instruction, Docker's allocation pinned across restarts with the events follower
 //! connecting nothing twice, what the network cannot give refused at create with nothing
 //! created, a failed connect killing the container with Docker's reason, and `attach
@@ -78,7 +78,7 @@ impl Net {
         let listen = format!("unix://{}", sock.display());
         let mut all = vec!["--listen", listen.as_str()];
         all.extend_from_slice(&args);
-        let proxy = Proxy::start_with(&listen, &all, |_| {
+        let proxy = Proxy::start_with(&listen, &all, move |_| {
             std::os::unix::net::UnixStream::connect(&sock).is_ok()
         });
         self.dirs.push(dir);

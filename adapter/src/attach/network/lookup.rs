@@ -1,5 +1,5 @@
 //! What the daemon says of the backend's network, for the create decision
-//! (docs/design.md §9): `GET /networks/{name}`, and when the daemon does not know the
+//! (docs/design.md §10): `GET /networks/{name}`, and when the daemon does not know the
 //! network, a probe.
 //!
 //! A swarm worker knows an attachable overlay only while one of its containers is attached
@@ -14,10 +14,9 @@
 use std::time::{Duration, Instant};
 
 use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::Docker;
 use tokio::sync::Mutex;
 
-use crate::docker;
+use crate::docker::{self, Daemon, DaemonError};
 use crate::policy::network::{NetworkFacts, NetworkLookup};
 use crate::policy::rewrite::RewriteConfig;
 
@@ -35,7 +34,7 @@ pub const PROBE_LABEL: &str = "powerstrip-weave.probe";
 #[derive(Debug)]
 pub struct Lookup {
     name: String,
-    docker: Docker,
+    docker: Daemon,
     rewrite: RewriteConfig,
     learned: Mutex<Option<(Instant, NetworkFacts)>>,
 }
@@ -43,7 +42,7 @@ pub struct Lookup {
 impl Lookup {
     /// A lookup of network `name` on `docker`; probes run the waiter of `rewrite` from its
     /// volume container.
-    pub fn new(name: String, docker: Docker, rewrite: RewriteConfig) -> Lookup {
+    pub fn new(name: String, docker: Daemon, rewrite: RewriteConfig) -> Lookup {
         Lookup {
             name,
             docker,
@@ -55,7 +54,7 @@ impl Lookup {
     /// The network as the daemon shows it now (no probe); `Ok(None)` when it does not.
     ///
     /// Errors: the daemon's, from the inspect.
-    pub async fn visible(&self) -> Result<Option<NetworkFacts>, bollard::errors::Error> {
+    pub async fn visible(&self) -> Result<Option<NetworkFacts>, DaemonError> {
         docker::network_facts(&self.docker, &self.name).await
     }
 
@@ -103,10 +102,12 @@ impl Lookup {
         let id = match docker::run(d, &name, self.probe_body(image)).await {
             Ok(id) => id,
             // Docker's words for an unknown network: `network NAME not found`.
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404,
-                message,
-            }) if message.contains("network") => return NetworkLookup::Missing,
+            Err(e)
+                if e.status() == Some(404)
+                    && e.message().is_some_and(|m| m.contains("network")) =>
+            {
+                return NetworkLookup::Missing
+            }
             Err(e) => {
                 return NetworkLookup::Failed(format!("a probe container could not join it: {e}"))
             }
