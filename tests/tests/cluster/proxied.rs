@@ -365,6 +365,41 @@ pub fn manager_stopped(c: &Cluster) {
         let listed = c.docker_ok(3, &["ps", "-aq", "--filter", &format!("name={fresh}")]);
         assert_eq!(listed, "", "{fresh} was created on host 3");
     }
+    network_bound_reached(c, &mut guard);
+}
+
+/// The backend's own bound on a connect (`network`, docs/design.md §9), set below the 20 s
+/// Docker waits for the manager: `attach --attach network:wnet` on host 2 fails at the
+/// bound, naming the daemon and the network, and leaves the container off the overlay.
+fn network_bound_reached(c: &Cluster, guard: &mut cluster::Containers<'_>) {
+    let name = unique("px-nomgr-bound");
+    guard.add(2, name.clone());
+    c.docker_ok(2, &["run", "-d", "--name", &name, BUSYBOX, "sleep", "3600"]);
+    let t = Instant::now();
+    let out = std::process::Command::new("timeout")
+        .args(["-k", "5", "30"])
+        .arg(e2e::proxy::binary())
+        .args(["attach", "--attach", "network:wnet", "10.255.1.95/16", &name])
+        .env("DOCKER_HOST", &c.host(2).docker_host)
+        .env("POWERSTRIP_WEAVE_BOUNDS", "network=2s")
+        .output()
+        .expect("powerstrip-weave attach runs");
+    let (took, err) = (t.elapsed(), stderr(&out));
+    eprintln!(
+        "without a manager, attach with network=2s failed after {:.1} s: {}",
+        took.as_secs_f64(),
+        err.trim()
+    );
+    assert!(!out.status.success(), "attached without a manager");
+    assert!(
+        err.contains(&format!("container {name} ("))
+            && err.contains("cannot connect it to network wnet")
+            && err.contains(&format!(
+                "the Docker daemon at {} did not answer within 2s",
+                c.host(2).docker_host
+            )),
+        "{err}"
+    );
 }
 
 /// Starts host `.1`'s dockerd again when dropped.
