@@ -458,6 +458,8 @@ pub async fn network_facts(
 /// A running container's state on one network, as inspect reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
+    /// `State.Running` (also true while paused).
+    pub running: bool,
     /// `State.Paused`.
     pub paused: bool,
     /// The endpoint's IPv4 address and prefix (`IPAddress`, `IPPrefixLen`); `None` when
@@ -478,7 +480,11 @@ pub async fn attachment(
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e),
     };
-    let paused = c.state.and_then(|s| s.paused).unwrap_or(false);
+    let state = c.state.unwrap_or_default();
+    let (running, paused) = (
+        state.running.unwrap_or(false),
+        state.paused.unwrap_or(false),
+    );
     let networks = c
         .network_settings
         .and_then(|n| n.networks)
@@ -498,7 +504,11 @@ pub async fn attachment(
             let prefix = u8::try_from(ep.ip_prefix_len?).ok().filter(|p| *p <= 32)?;
             Some(Ipv4Cidr { addr, prefix })
         });
-    Ok(Some(Attachment { paused, address }))
+    Ok(Some(Attachment {
+        running,
+        paused,
+        address,
+    }))
 }
 
 /// `POST /networks/{network}/connect` for container `id`: with `ip`, that address

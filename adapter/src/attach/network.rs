@@ -208,9 +208,21 @@ impl Network {
         want: &Want,
         subnets: &[Ipv4Cidr],
     ) -> Result<Ipv4Cidr, AttachError> {
-        let got = self.attachment(target).await?.address;
+        let now = self.attachment(target).await?;
+        let got = now.address;
         if let Some(got) = got.filter(|g| network::meets(want, *g, subnets)) {
             return Ok(got);
+        }
+        // A container that stopped (its app may have run and exited already) has no
+        // endpoint to check; disconnecting it would take the network from its next start.
+        if !now.running {
+            return Err(AttachError::Conflict {
+                target: target.to_string(),
+                why: format!(
+                    "it stopped before its endpoint on network {} could be checked",
+                    self.name
+                ),
+            });
         }
         let _ = self.disconnect(target).await;
         let given = got.map_or("no IPv4 address".to_string(), |g| g.to_string());

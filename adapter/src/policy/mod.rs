@@ -37,7 +37,7 @@ pub struct Policy {
     pub rewrite: RewriteConfig,
     /// The `--label` scope.
     pub scope: Scope,
-    /// The attach backend allocates addresses (`weave`, `command:`); when it does not
+    /// The attach backend allocates addresses (`weave`, `command:`, `network:`); when it does not
     /// (`bridge`), only exact addresses can be honoured ([`allocation`]).
     pub allocates: bool,
     /// The backend's `--attach` name, for messages.

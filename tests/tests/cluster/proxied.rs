@@ -379,7 +379,13 @@ fn network_bound_reached(c: &Cluster, guard: &mut cluster::Containers<'_>) {
     let out = std::process::Command::new("timeout")
         .args(["-k", "5", "30"])
         .arg(e2e::proxy::binary())
-        .args(["attach", "--attach", "network:wnet", "10.255.1.95/16", &name])
+        .args([
+            "attach",
+            "--attach",
+            "network:wnet",
+            "10.255.1.95/16",
+            &name,
+        ])
         .env("DOCKER_HOST", &c.host(2).docker_host)
         .env("POWERSTRIP_WEAVE_BOUNDS", "network=2s")
         .output()

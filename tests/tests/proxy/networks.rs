@@ -153,6 +153,38 @@ fn exact_addresses_and_the_apps_first_instruction() {
     assert!(env.contains("\"WAIT_FOR_WEAVE_IFACE=any\""), "{env}");
 }
 
+/// An app that prints its address and exits at once may end before the backend reads
+/// the endpoint back: its run is no failed attach (the client sees the app's exit status,
+/// nothing is killed or logged as an error), and its network stays in its configuration.
+#[test]
+fn an_app_that_exits_at_once_is_no_failed_attach() {
+    let Some(mut n) = Net::setup() else { return };
+    let p = n.proxy(false);
+    for i in 0..3u8 {
+        let name = n.cleanup.add(unique("net-quick"));
+        let cidr = n.net.cidr(40 + i);
+        let env = format!("WEAVE_CIDR={cidr}");
+        let out = p.docker(&[
+            "run", "--name", &name, "--label", &n.label, "-e", &env, &n.example, "--iface", "any",
+        ]);
+        let text = e2e::output_text(&out);
+        assert!(out.status.success(), "{name}: {text}");
+        assert!(text.contains(&format!("inet {cidr}")), "{name}: {text}");
+        let kept = docker_ok(&[
+            "inspect",
+            "--format",
+            &format!(
+                "{{{{(index .NetworkSettings.Networks \"{}\").IPAMConfig.IPv4Address}}}}",
+                n.net.name
+            ),
+            &name,
+        ]);
+        assert_eq!(kept, n.net.addr(40 + i), "{name} lost its network");
+    }
+    let log = p.log_text();
+    assert!(!log.contains(" ERROR "), "{log}");
+}
+
 #[test]
 fn allocations_are_dockers_and_kept_across_restarts() {
     let Some(mut n) = Net::setup() else { return };
