@@ -391,6 +391,64 @@ fn a_failed_connect_kills_the_container_with_dockers_reason() {
     assert_eq!(endpoint(&name, &n.net.name), None);
 }
 
+/// A start the proxy did not see (Docker's restart, or a client talking to the daemon
+/// directly) is attached by the events follower; when its connect fails, the first process
+/// is killed (as for the bridge backend: Docker counts a failed run), the app never runs,
+/// and the log gives Docker's reason.
+#[test]
+fn a_failed_connect_on_a_start_event_kills_the_first_process() {
+    let Some(mut n) = Net::setup() else { return };
+    let p = n.proxy(true);
+    let holder = n.cleanup.add(unique("net-holder"));
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &holder,
+        "--network",
+        &n.net.name,
+        "--ip",
+        &n.net.addr(31),
+        &n.example,
+        "--iface",
+        "any",
+        "--serve",
+        "7000",
+    ]);
+    let name = n.cleanup.add(unique("net-evfail"));
+    let env = format!("WEAVE_CIDR={}", n.net.cidr(31));
+    p.docker_ok(&[
+        "create", "--name", &name, "--label", &n.label, "-e", &env, &n.example,
+    ]);
+    // Straight to the daemon: no client waits on the proxy.
+    docker_ok(&["start", &name]);
+    let state = || {
+        docker_ok(&[
+            "inspect",
+            "--format",
+            "{{.State.Running}} {{.State.ExitCode}}",
+            &name,
+        ])
+    };
+    assert!(
+        eventually(Duration::from_secs(30), || state() == "false 137"),
+        "{}: {}",
+        state(),
+        p.log_text()
+    );
+    assert_eq!(logs(&name).trim(), "", "the app ran");
+    assert_eq!(endpoint(&name, &n.net.name), None);
+    let log = p.log_text();
+    assert!(
+        log.contains(&format!("killed the process of container {name} ("))
+            && log
+                .lines()
+                .any(|l| l.contains(&format!("attach of container {name} ("))
+                    && l.to_lowercase().contains("already in use")),
+        "{log}"
+    );
+}
+
 #[test]
 fn the_attach_command_connects_a_running_container() {
     let Some(mut n) = Net::setup() else { return };
