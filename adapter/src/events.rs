@@ -39,8 +39,8 @@ fn filters(attacher: &Attacher, event: bool) -> HashMap<String, Vec<String>> {
 }
 
 /// Attaches every running (or paused) container still asking for it, with retries and
-/// backoff; never kills (the container keeps waiting when attaching fails). Returns how many were attached
-/// or already attached.
+/// backoff; never kills (the container keeps waiting when attaching fails). Returns how
+/// many were attached or already attached.
 pub async fn attach_waiting(attacher: &Arc<Attacher>) -> usize {
     let list = match docker::running(attacher.docker(), filters(attacher, false)).await {
         Ok(l) => l,
