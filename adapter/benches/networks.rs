@@ -194,7 +194,7 @@ async fn latency(
         let (k, v) = d.label.split_once('=').unwrap();
         let body = json!({
             "Image": EXAMPLE, "Env": [format!("WEAVE_CIDR={}", cidr(i))],
-            "Cmd": ["--iface", "any"], "Labels": {k: v}, "HostConfig": {}
+            "Cmd": ["--iface", "any", "--serve", "7000"], "Labels": {k: v}, "HostConfig": {}
         });
         let Decision::Rewrite(text) = hooks.create(body.to_string().as_bytes()).await else {
             anyhow::bail!("{row}: the create of {name} was not rewritten");
