@@ -27,6 +27,7 @@ use weave_cidr::Ipv4Cidr;
 
 use crate::addr::Addr;
 use crate::bounds;
+use crate::causes::{chain, messages};
 use crate::policy::create::ImageLookup;
 use crate::policy::network::{NetworkFacts, Pool};
 use crate::policy::rewrite::ImageConfig;
@@ -229,38 +230,6 @@ impl fmt::Display for DaemonError {
 }
 
 impl StdError for DaemonError {}
-
-/// `e` and its sources, outermost first.
-fn chain<'a>(e: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
-    let mut all = vec![e];
-    let mut next = e.source();
-    while let Some(source) = next {
-        all.push(source);
-        next = source.source();
-    }
-    all
-}
-
-/// The messages of `chain` joined with `: `, each said once: a wrapper whose message
-/// already contains its source's is followed by the source's only when it adds words.
-fn messages(chain: &[&(dyn StdError + 'static)]) -> String {
-    let mut said: Vec<String> = Vec::new();
-    for e in chain {
-        let m = e.to_string();
-        if m.is_empty() || said.last().is_some_and(|last| last.contains(&m)) {
-            continue;
-        }
-        // A source that repeats the wrapper's words whole replaces it.
-        if said.last().is_some_and(|last| m.contains(last.as_str())) {
-            said.pop();
-        }
-        said.push(m);
-    }
-    if said.is_empty() {
-        return "no reason given".to_string();
-    }
-    said.join(": ")
-}
 
 /// True when `e` is Docker's 404 (no such image/container).
 pub fn is_not_found(e: &Error) -> bool {
@@ -648,42 +617,6 @@ pub async fn remove(docker: &Daemon, id: &str) -> Result<(), DaemonError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Debug)]
-    struct Layer(&'static str, Option<Box<dyn StdError + 'static>>);
-
-    impl fmt::Display for Layer {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(self.0)
-        }
-    }
-
-    impl StdError for Layer {
-        fn source(&self) -> Option<&(dyn StdError + 'static)> {
-            self.1.as_deref()
-        }
-    }
-
-    #[test]
-    fn messages_say_each_cause_once() {
-        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-        let e = Layer(
-            "Error in the client: client error (Connect)",
-            Some(Box::new(Layer(
-                "client error (Connect)",
-                Some(Box::new(Layer("tcp connect error", Some(Box::new(io))))),
-            ))),
-        );
-        assert_eq!(
-            messages(&chain(&e)),
-            "Error in the client: client error (Connect): tcp connect error: connection refused"
-        );
-        assert_eq!(
-            messages(&chain(&e)[2..]),
-            "tcp connect error: connection refused"
-        );
-        assert_eq!(messages(&chain(&Layer("", None))), "no reason given");
-    }
 
     #[tokio::test]
     async fn unreachable_daemons_are_named_with_the_cause() {
