@@ -421,6 +421,7 @@ pub async fn network_facts(
     Ok(Some(NetworkFacts {
         name: net.name.unwrap_or_else(|| name.to_string()),
         pools,
+        scope: net.scope.unwrap_or_default(),
     }))
 }
 

@@ -76,9 +76,19 @@ pub struct NetworkFacts {
     pub name: String,
     /// Its IPv4 pools, in Docker's order.
     pub pools: Vec<Pool>,
+    /// `Scope`: `swarm` for a swarm's overlay (the manager allocates, in turn, so an
+    /// address released is not handed out again at once), `local` for a network of this
+    /// daemon (its IPAM hands out the lowest free address).
+    pub scope: String,
 }
 
 impl NetworkFacts {
+    /// True when the daemon's own IPAM allocates (`Scope` other than `swarm`): an address
+    /// released is handed out again at once.
+    pub fn reuses_at_once(&self) -> bool {
+        self.scope != "swarm"
+    }
+
     /// The IPv4 subnets, in order.
     pub fn subnets(&self) -> Vec<Ipv4Cidr> {
         self.pools.iter().map(|p| p.subnet).collect()

@@ -251,6 +251,57 @@ fn allocations_are_dockers_and_kept_across_restarts() {
     );
 }
 
+/// Allocations started at once through one proxy on a daemon-local network, whose IPAM
+/// hands out a released address again at once: each is pinned to an address of its own
+/// (the pinning's disconnect frees the address for a moment), none fails.
+#[test]
+fn allocations_at_once_each_get_an_address_of_their_own() {
+    let Some(mut n) = Net::setup() else { return };
+    let p = n.proxy(false);
+    let names: Vec<String> = (0..20).map(|_| n.cleanup.add(unique("net-many"))).collect();
+    let outs: Vec<_> = std::thread::scope(|s| {
+        let runs: Vec<_> = names
+            .iter()
+            .map(|name| {
+                let (p, label, example) = (&p, &n.label, &n.example);
+                s.spawn(move || {
+                    p.docker(&[
+                        "run",
+                        "-d",
+                        "--name",
+                        name,
+                        "--label",
+                        label,
+                        "-e",
+                        "WEAVE_CIDR=",
+                        example,
+                        "--iface",
+                        "any",
+                        "--serve",
+                        "7000",
+                    ])
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    for (name, out) in names.iter().zip(&outs) {
+        assert!(out.status.success(), "{name}: {}", stderr(out));
+    }
+    let mut addrs: Vec<Ipv4Addr> = names
+        .iter()
+        .map(|name| {
+            let (addr, asked) = endpoint(name, &n.net.name).expect("on the network");
+            assert_eq!(asked, Some(addr), "{name} is not pinned");
+            assert!(n.net.contains(addr), "{addr} outside {}", n.net.subnet);
+            addr
+        })
+        .collect();
+    addrs.sort();
+    addrs.dedup();
+    assert_eq!(addrs.len(), names.len(), "{addrs:?}");
+}
+
 #[test]
 fn what_the_network_cannot_give_is_refused_with_nothing_created() {
     let Some(mut n) = Net::setup() else { return };

@@ -466,6 +466,7 @@ fn wnet() -> NetworkLookup {
     NetworkLookup::Found(NetworkFacts {
         name: "wnet".into(),
         pools: vec![Pool::parse("10.255.0.0/16", None, Some("10.255.0.1")).unwrap()],
+        scope: "swarm".into(),
     })
 }
 

@@ -24,6 +24,7 @@ fn net(pools: &[(&str, Option<&str>, Option<&str>)]) -> NetworkFacts {
             .iter()
             .map(|(s, r, g)| Pool::parse(s, *r, *g).unwrap())
             .collect(),
+        scope: "swarm".into(),
     }
 }
 
@@ -140,7 +141,9 @@ fn a_network_without_ipv4_fits_nothing() {
     let none = NetworkFacts {
         name: "v6only".into(),
         pools: vec![],
+        scope: "local".into(),
     };
+    assert!(none.reuses_at_once() && !wnet().reuses_at_once());
     for v in ["", "net:default", "10.1.0.1/16", "net:10.1.0.0/16"] {
         let e = fits(v, &none).unwrap_err();
         assert!(e.contains("--subnet"), "{v}: {e}");
