@@ -58,9 +58,10 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
     let bridge = args.attach == BackendSpec::Bridge;
     if bridge && exact_addresses(&items).is_none() {
         anyhow::bail!(
-            "WEAVE_CIDR {value:?} asks for an address allocation, which attach does not do: \
+            "WEAVE_CIDR {value:?} asks for an address allocation, which attach does not do on a bridge: \
              give exact addresses a.b.c.d/n (or ip:a.b.c.d/n), e.g. attach 10.255.0.51/24 \
-             {container}; --attach network:NAME allocates from a Docker network"
+             {container}; or let a Docker network allocate: attach --attach network:NAME \
+             {value} {container}"
         );
     }
     let docker = docker::from_env()?;
