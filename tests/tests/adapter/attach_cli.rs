@@ -66,7 +66,7 @@ fn attach_alone_is_idempotent_and_refuses_clearly() {
         ),
         (
             vec!["net:10.255.0.0/16", name.as_str()],
-            "which attach does not do: give exact addresses a.b.c.d/n",
+            "which attach does not do on a bridge: give exact addresses a.b.c.d/n",
         ),
         (
             vec!["10.255.5.13/24", "pw-no-such-container-x"],
