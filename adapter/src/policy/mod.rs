@@ -9,10 +9,12 @@
 //! - [`asks`] and [`scope`]: whether a container asks for `ethwe` and is ours to judge,
 //!   the rules both decisions share; [`allocation`]: what a backend that cannot allocate
 //!   accepts.
+//! - [`claims`]: one holder per address on a bridge, as Docker's view shows it.
 //! - [`json`]: reading a create body the way the daemon does.
 
 pub mod allocation;
 pub mod asks;
+pub mod claims;
 pub mod create;
 pub mod json;
 pub mod rewrite;
@@ -37,17 +39,21 @@ pub struct Policy {
     pub allocates: bool,
     /// The backend's `--attach` name, for messages.
     pub backend: &'static str,
+    /// The segment on which each exact address has one holder ([`claims`]): the bridge of
+    /// the `bridge` backend; `None` for backends that leave addresses to others.
+    pub segment: Option<claims::Segment>,
 }
 
 impl Default for Policy {
     /// The defaults of the flags: waiter and volume container as shipped, every container
-    /// in scope, the `bridge` backend.
+    /// in scope, the `bridge` backend on bridge `weave`.
     fn default() -> Self {
         Policy {
             rewrite: RewriteConfig::default(),
             scope: Scope::default(),
             allocates: false,
             backend: "bridge",
+            segment: Some(claims::Segment::new("weave")),
         }
     }
 }
