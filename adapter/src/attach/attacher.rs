@@ -4,7 +4,10 @@
 //! without its network.
 //!
 //! Attaches of one container are serialised (the post-hook and the `start` event race),
-//! and backends are idempotent, so a second attach is a no-op. Each attach runs in a task
+//! and backends are idempotent, so a second attach is a no-op. On a backend with a segment,
+//! an address another container holds there (Docker's view, [`crate::policy::claims`]) is
+//! refused before the backend runs; the backend then checks the kernel's view under its
+//! lock. A container stopped by a failed attach finds the reason in its log. Each attach runs in a task
 //! of its own: a client hanging up cannot cut it (or its kill) short, and a panic in it is
 //! contained and counts as a failed attach.
 
@@ -17,8 +20,11 @@ use bollard::Docker;
 use super::{AttachError, Backend, Target};
 use crate::docker;
 use crate::fault;
+use crate::holders;
 use crate::panics;
+use crate::policy::claims::{self, Held, Holder, Moment, Other};
 use crate::policy::rewrite::RewriteConfig;
+use crate::policy::target::ContainerFacts;
 use crate::policy::target::{target_of, Skip};
 use crate::policy::{Policy, Scope};
 
@@ -57,7 +63,7 @@ pub struct Attacher {
     /// usually hears of a start before the client's post-hook does, so when its attach
     /// fails and kills the container, the client's attach finds it stopped and must
     /// report that failure rather than "nothing to do". Cleared by a successful attach.
-    failures: Mutex<HashMap<String, (Instant, String)>>,
+    failures: Mutex<HashMap<String, Failure>>,
 }
 
 impl Attacher {
@@ -74,6 +80,7 @@ impl Attacher {
             scope,
             allocates: backend.allocates(),
             backend: backend.name(),
+            segment: backend.segment(),
         };
         Attacher {
             docker,
@@ -155,9 +162,10 @@ impl Attacher {
             Locked::Skipped(Skip::NotRunning) if on_failure == OnFailure::KillContainer => {
                 let earlier = self.failures().remove(&facts.id);
                 match earlier {
-                    Some((_, why)) => Err(AttachError::FailedEarlier {
+                    Some(failure) => Err(AttachError::FailedEarlier {
                         container: facts.name,
-                        why,
+                        why: failure.why,
+                        held: failure.held,
                     }),
                     None => Ok(Outcome::Skipped(Skip::NotRunning)),
                 }
@@ -165,23 +173,28 @@ impl Attacher {
             Locked::Skipped(skip) => Ok(Outcome::Skipped(skip)),
             Locked::Failed(target, e) => {
                 tracing::error!("attach of {target} failed: {e}");
-                self.remember_failure(&target.id, e.to_string());
-                self.fail(&target, on_failure).await;
+                self.remember_failure(&target.id, &e);
+                self.fail(&target, on_failure, &e).await;
                 Err(e)
             }
         }
     }
 
-    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, String)>> {
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, Failure>> {
         self.failures.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records that the attach of container `id` failed with `why`, forgetting records
-    /// older than [`FAILURE_MEMORY`].
-    fn remember_failure(&self, id: &str, why: String) {
+    /// Records that the attach of container `id` failed with `e`, forgetting records older
+    /// than [`FAILURE_MEMORY`].
+    fn remember_failure(&self, id: &str, e: &AttachError) {
         let mut failures = self.failures();
-        failures.retain(|_, (when, _)| when.elapsed() < FAILURE_MEMORY);
-        failures.insert(id.to_string(), (Instant::now(), why));
+        failures.retain(|_, f| f.when.elapsed() < FAILURE_MEMORY);
+        let failure = Failure {
+            when: Instant::now(),
+            why: e.to_string(),
+            held: e.held().cloned().map(Box::new),
+        };
+        failures.insert(id.to_string(), failure);
     }
 
     /// Inspects `id_or_name`; `Ok(None)` when there is no such container.
@@ -206,14 +219,52 @@ impl Attacher {
             Ok(t) => t,
             Err(skip) => return Ok(Locked::Skipped(skip)),
         };
+        let others = match self.held_elsewhere(&facts, &target).await {
+            Ok(others) => others,
+            Err(e) => return Ok(Locked::Failed(target, e)),
+        };
         Ok(match self.backend.attach(&target).await {
             Ok(()) => Locked::Attached(target),
-            Err(e) => Locked::Failed(target, e),
+            Err(e) => Locked::Failed(target, name_holder(e, &others)),
         })
     }
 
-    /// The failure rules (docs/design.md §5).
-    async fn fail(&self, target: &Target, on_failure: OnFailure) {
+    /// Docker's view of the segment at attach time: an error when another container holds
+    /// an address `target` asks for, else the containers seen (to name a holder the
+    /// backend finds by its process). Empty without a segment or exact addresses.
+    async fn held_elsewhere(
+        &self,
+        facts: &ContainerFacts,
+        target: &Target,
+    ) -> Result<Vec<Other>, AttachError> {
+        let wanted = claims::wanted(facts, &self.policy);
+        let Some(segment) = self.policy.segment.as_ref().filter(|_| !wanted.is_empty()) else {
+            return Ok(Vec::new());
+        };
+        let waiter = &self.policy.rewrite.waiter;
+        let others = holders::others(&self.docker, segment, waiter)
+            .await
+            .map_err(|source| AttachError::Docker {
+                what: format!("cannot list the containers on bridge {}", segment.bridge),
+                source,
+            })?;
+        match claims::held(&wanted, Moment::Attach(facts), &others, segment, waiter) {
+            Some(held) => Err(AttachError::AddressHeld {
+                target: target.to_string(),
+                held: Box::new(held),
+            }),
+            None => Ok(others),
+        }
+    }
+
+    /// The failure rules (docs/design.md §5); the container's log says why it stops.
+    async fn fail(&self, target: &Target, on_failure: OnFailure, e: &AttachError) {
+        if on_failure != OnFailure::Nothing {
+            say_in_log(
+                target,
+                &format!("powerstrip-weave: stopped before its app ran, not attached: {e}"),
+            );
+        }
         match on_failure {
             OnFailure::Nothing => {}
             OnFailure::KillContainer => {
@@ -239,6 +290,55 @@ impl Attacher {
                 false
             }
         }
+    }
+}
+
+/// A failed attach, remembered for a client's attach of the same container.
+#[derive(Debug)]
+struct Failure {
+    when: Instant,
+    why: String,
+    held: Option<Box<Held>>,
+}
+
+/// `e`, with the container holding the address named when the backend found only its
+/// process and Docker's view `others` knows it.
+fn name_holder(e: AttachError, others: &[Other]) -> AttachError {
+    let AttachError::AddressHeld { target, mut held } = e else {
+        return e;
+    };
+    if let Holder::Process(pid) = held.holder {
+        if let Some(o) = others.iter().find(|o| o.facts.pid == pid) {
+            held.holder = Holder::Container {
+                name: o.facts.name.clone(),
+                id: o.facts.id.clone(),
+                restarting: o.facts.restarting,
+            };
+        }
+    }
+    AttachError::AddressHeld { target, held }
+}
+
+/// Writes `line` to the stderr of `target`'s first process, the waiter, still blocked:
+/// Docker logs it (`docker logs`), and a client attached to the container sees it. Never
+/// blocks (a full pipe loses the line); a process already gone has no log to write to.
+fn say_in_log(target: &Target, line: &str) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    use nix::fcntl::OFlag;
+
+    if target.pid == 0 {
+        return;
+    }
+    let path = format!("/proc/{}/fd/2", target.pid);
+    let opened = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags((OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits())
+        .open(&path);
+    let written = opened.and_then(|mut log| log.write_all(format!("{line}\n").as_bytes()));
+    if let Err(e) = written {
+        tracing::debug!("cannot write to the log of {target} ({path}): {e}");
     }
 }
 

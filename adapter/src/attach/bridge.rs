@@ -4,18 +4,30 @@
 //! last, so the waiter sees a complete interface the moment it is up. It assigns exact
 //! addresses only ([`crate::policy::allocation`]).
 //!
+//! Each address has one holder on the bridge (docs/design.md §5 "One holder per address"):
+//! under the bridge's [`lock`](super::lock), shared by every process attaching to it, the
+//! `ethwe` of every other port's container (`vethwepl<pid>`) is read, and an address one of
+//! them carries is refused before anything is made. Whatever else raced, no two containers
+//! on the bridge carry one address.
+//!
 //! The bridge gets no address: containers on it reach each other at layer 2. To reach
 //! them from the host, give the bridge an address in their subnet
 //! (`ip addr add 10.255.0.1/24 dev weave`). A bridge we create also gets the FORWARD rule
 //! of [`firewall`](super::firewall) unless `--no-firewall`.
+
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use nix::errno::Errno;
 use weave_cidr::Ipv4Cidr;
 
 use super::netlink::{Netlink, NetlinkError};
-use super::{firewall, netns, AttachError, Backend, Target};
+use super::{firewall, lock, netns, AttachError, Backend, Target};
 use crate::policy::allocation::{exact_addresses, AllocationNeeded};
+use crate::policy::claims::{Held, Holder, Segment};
+
+/// Bound on waiting for the bridge's lock: longer than one attach takes under load.
+const LOCK_BOUND: Duration = Duration::from_secs(30);
 
 /// Settings of the bridge backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +63,15 @@ pub fn host_veth_name(pid: u32) -> String {
     format!("vethwepl{pid}")
 }
 
+/// The pid in a host veth name made by [`host_veth_name`]; `None` for any other name.
+pub fn pid_of_host_veth(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix("vethwepl")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 /// The name of the bridge the host end of the container with `pid` (see
 /// [`host_veth_name`]) is a port of. `Ok(None)` when the container has no such veth or the
 /// veth is on no bridge.
@@ -78,7 +99,14 @@ impl Bridge {
     /// configure the container's end; nothing is left half-made on failure.
     async fn attach_exact(&self, target: &Target, addrs: Vec<Ipv4Cidr>) -> Result<(), AttachError> {
         let nl = netlink_error(target);
+        let _lock = lock::lock(&self.cfg.bridge, LOCK_BOUND)
+            .await
+            .map_err(|source| AttachError::Lock {
+                target: target.to_string(),
+                source,
+            })?;
         let host = Netlink::open().map_err(nl)?;
+        self.check_free(&host, target, &addrs).await?;
         let veth = host_veth_name(target.pid);
         // Idempotent: when our host end exists, the container's ethwe is completed, not
         // replaced.
@@ -95,6 +123,48 @@ impl Bridge {
                 undo(&host, &veth).await;
                 Err(e)
             }
+        }
+    }
+
+    /// Refuses `addrs` when the `ethwe` of another port's container carries one of them (the
+    /// kernel's view). Called under the bridge's lock.
+    async fn check_free(
+        &self,
+        host: &Netlink,
+        target: &Target,
+        addrs: &[Ipv4Cidr],
+    ) -> Result<(), AttachError> {
+        let nl = netlink_error(target);
+        let Some(bridge) = host.link(&self.cfg.bridge).await.map_err(nl)? else {
+            return Ok(());
+        };
+        let pids: Vec<u32> = host
+            .ports(bridge.index)
+            .await
+            .map_err(nl)?
+            .iter()
+            .filter_map(|port| pid_of_host_veth(&port.name))
+            .filter(|pid| *pid != target.pid)
+            .collect();
+        let found = netns::addresses_in_each(pids, self.cfg.iface.clone()).await?;
+        let held = addrs.iter().find_map(|want| {
+            found.iter().find_map(|(pid, carried)| {
+                carried
+                    .iter()
+                    .any(|(ip, _)| *ip == want.addr)
+                    .then_some((want.addr, *pid))
+            })
+        });
+        match held {
+            None => Ok(()),
+            Some((address, pid)) => Err(AttachError::AddressHeld {
+                target: target.to_string(),
+                held: Box::new(Held {
+                    address,
+                    holder: Holder::Process(pid),
+                    bridge: self.cfg.bridge.clone(),
+                }),
+            }),
         }
     }
 
@@ -250,6 +320,10 @@ impl Backend for Bridge {
         false
     }
 
+    fn segment(&self) -> Option<Segment> {
+        Some(Segment::new(&self.cfg.bridge))
+    }
+
     fn attach<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Result<(), AttachError>> {
         Box::pin(async move {
             let addrs =
@@ -273,5 +347,23 @@ mod tests {
     fn host_veth_names_fit_ifnamsiz() {
         assert_eq!(host_veth_name(4_194_304).len(), 15);
         assert_eq!(host_veth_name(42), "vethwepl42");
+    }
+
+    #[test]
+    fn host_veth_names_give_their_pid_back() {
+        assert_eq!(
+            pid_of_host_veth(&host_veth_name(4_194_304)),
+            Some(4_194_304)
+        );
+        for other in [
+            "vethwepl",
+            "vethweplx1",
+            "vethwepl+1",
+            "veth1234",
+            "eth0",
+            "vethwepl1 ",
+        ] {
+            assert_eq!(pid_of_host_veth(other), None, "{other}");
+        }
     }
 }
