@@ -2,7 +2,11 @@
 //! the adapter needs, each returning the shapes the policy core takes.
 
 use bollard::errors::Error;
-use bollard::query_parameters::{InspectContainerOptions, KillContainerOptions};
+use std::collections::HashMap;
+
+use bollard::query_parameters::{
+    InspectContainerOptions, KillContainerOptions, ListContainersOptions,
+};
 use bollard::{ClientVersion, Docker};
 
 use crate::addr::Addr;
@@ -113,7 +117,38 @@ pub async fn container_facts(
         env: config.env.unwrap_or_default(),
         labels: config.labels.unwrap_or_default(),
         network_mode: c.host_config.and_then(|hc| hc.network_mode),
+        restarting: state.restarting.unwrap_or(false),
+        restart_count: c.restart_count.unwrap_or(0),
     }))
+}
+
+/// A running container as `GET /containers/json` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Listed {
+    /// Full id.
+    pub id: String,
+    /// `Command`: the first process's path and arguments, space-joined.
+    pub command: String,
+    /// `Labels`.
+    pub labels: HashMap<String, String>,
+}
+
+/// The running containers (`GET /containers/json`, which lists those Docker is restarting
+/// too).
+pub async fn running(docker: &Docker) -> Result<Vec<Listed>, Error> {
+    let list = docker
+        .list_containers(None::<ListContainersOptions>)
+        .await?;
+    Ok(list
+        .into_iter()
+        .filter_map(|c| {
+            Some(Listed {
+                id: c.id?,
+                command: c.command.unwrap_or_default(),
+                labels: c.labels.unwrap_or_default(),
+            })
+        })
+        .collect())
 }
 
 /// `State.Running` and `State.ExitCode` of `container` as Docker reports them; `None` when

@@ -1,7 +1,8 @@
 //! One client request through the proxy (docs/design.md §7), step by step: read what must
-//! be looked at, the weave create decision, external pre-hooks, the daemon, an upgrade or
-//! the attach before a start is answered, external post-hooks. Everything not looked at
-//! streams.
+//! be looked at, the weave create decision, the look at who holds the addresses of a
+//! start, external pre-hooks, the daemon, an upgrade or the attach before a start is
+//! answered, the warning of an ignored `WEAVE_CIDR` in a create's answer, external
+//! post-hooks. Everything not looked at streams.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
 use super::adapters::{AdaptersConfig, Hooks};
-use super::answer::{error_response, full, refused};
+use super::answer::{error_response, full, refused, with_warning};
 use super::chain;
 use super::upstream::{BoxError, ProxyBody, Upstream};
 use crate::fault;
@@ -66,14 +67,15 @@ async fn serve(
     let body = read_if_looked_at(&mut cx, body).await?;
     // In process first (the weave adapter was first in powerstrip's chain), then the
     // external pre-hooks see the rewritten body.
-    let body = weave_create(shared, &cx, body).await?;
+    let (body, warning) = weave_create(shared, &cx, body).await?;
+    before_start(shared, &cx.route).await?;
     let body = pre_hooks(shared, &cx, body).await?;
     let resp = forward(upstream, parts, body, cx.upgrade.is_some()).await?;
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
         return Ok(switch(resp, cx.upgrade));
     }
     attach_started(shared, &cx.route, resp.status()).await?;
-    post_hooks(shared, &cx, resp).await
+    answer(shared, &cx, resp, warning).await
 }
 
 /// What the steps know of the request besides its body.
@@ -145,17 +147,35 @@ async fn read_if_looked_at(cx: &mut Context, body: Incoming) -> Result<Outgoing,
     Ok(Outgoing::Whole(whole))
 }
 
-/// The create decision, mapped to what the daemon gets or to Docker's own error shape.
-async fn weave_create(shared: &Shared, cx: &Context, body: Outgoing) -> Result<Outgoing, Answer> {
+/// The create decision, mapped to what the daemon gets (and a warning for the client) or
+/// to Docker's own error shape.
+async fn weave_create(
+    shared: &Shared,
+    cx: &Context,
+    body: Outgoing,
+) -> Result<(Outgoing, Option<String>), Answer> {
     let (Some(weave), Route::Create, Outgoing::Whole(bytes)) = (&shared.weave, &cx.route, &body)
     else {
-        return Ok(body);
+        return Ok((body, None));
     };
     match weave.create(bytes).await {
-        Decision::Pass => Ok(body),
-        Decision::Rewrite(text) => Ok(Outgoing::Whole(Bytes::from(text))),
+        Decision::Pass => Ok((body, None)),
+        Decision::Ignore(ignored) => Ok((body, Some(ignored.to_string()))),
+        Decision::Rewrite(text) => Ok((Outgoing::Whole(Bytes::from(text)), None)),
         Decision::Refuse(refusal) => Err(refused(&refusal)),
     }
+}
+
+/// Refuses a start or restart with 409 when another running container holds an address
+/// the container asks for: Docker never starts it.
+async fn before_start(shared: &Shared, route: &Route) -> Result<(), Answer> {
+    let (Some(weave), Some(container)) = (&shared.weave, route.started_container()) else {
+        return Ok(());
+    };
+    weave
+        .before_start(container)
+        .await
+        .map_err(|held| error_response(StatusCode::CONFLICT, &held.to_string()))
 }
 
 /// The external pre-hooks, in order, each seeing the body the previous one returned.
@@ -213,38 +233,64 @@ async fn attach_started(shared: &Shared, route: &Route, status: StatusCode) -> R
     if !route::attach_after(status.as_u16()) {
         return Ok(());
     }
-    weave
-        .started(container)
-        .await
-        .map_err(|reason| error_response(StatusCode::INTERNAL_SERVER_ERROR, &reason))
+    weave.started(container).await.map_err(|failed| {
+        let status = if failed.held {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
+        error_response(status, &failed.message)
+    })
 }
 
-/// The external post-hooks over the daemon's whole answer. Like powerstrip, chunked
-/// (streaming) answers skip them.
-async fn post_hooks(
+/// The daemon's answer as the client gets it: streamed, unless it is read whole to add
+/// the warning of an ignored `WEAVE_CIDR` to a create's answer (the CLI prints
+/// `WARNING: …`), or for external post-hooks. Like powerstrip, chunked (streaming) answers
+/// skip the post-hooks.
+async fn answer(
     shared: &Shared,
     cx: &Context,
     resp: Response<Incoming>,
+    warning: Option<String>,
 ) -> Result<Answer, Answer> {
     let (mut parts, body) = resp.into_parts();
-    if cx.hooks.post.is_empty() || is_chunked(&parts.headers) {
+    let warning = warning.filter(|_| parts.status == StatusCode::CREATED);
+    let hooked = !cx.hooks.post.is_empty() && !is_chunked(&parts.headers);
+    if warning.is_none() && !hooked {
         return Ok(Response::from_parts(parts, streamed(body)));
     }
-    let whole = read_whole(body, "daemon's response").await?;
+    let mut whole = read_whole(body, "daemon's response").await?;
+    if let Some(text) = warning.and_then(|w| with_warning(&whole, &w)) {
+        whole = Bytes::from(text);
+    }
+    if hooked {
+        whole = post_hooks(shared, cx, &parts, &whole).await?.into();
+    }
+    parts.headers.remove(TRANSFER_ENCODING);
+    parts.headers.insert(CONTENT_LENGTH, whole.len().into());
+    Ok(Response::from_parts(parts, full(whole)))
+}
+
+/// The external post-hooks over the daemon's whole answer (`parts`, `whole`): the body the
+/// client gets.
+async fn post_hooks(
+    shared: &Shared,
+    cx: &Context,
+    parts: &hyper::http::response::Parts,
+    whole: &Bytes,
+) -> Result<String, Answer> {
     let response = ServerResponse {
         content_type: parts
             .headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
-        body: String::from_utf8_lossy(&whole).into_owned(),
+        body: String::from_utf8_lossy(whole).into_owned(),
         code: parts.status.as_u16(),
     };
-    let text = chain::run_post(&cx.hooks.post, &cx.original, response, shared.hook_timeout)
+    chain::run_post(&cx.hooks.post, &cx.original, response, shared.hook_timeout)
         .await
-        .map_err(|e| error_response(StatusCode::BAD_GATEWAY, &e.to_string()))?;
-    parts.headers.insert(CONTENT_LENGTH, text.len().into());
-    Ok(Response::from_parts(parts, full(text)))
+        .map_err(|e| error_response(StatusCode::BAD_GATEWAY, &e.to_string()))
 }
 
 /// Answers the client with the daemon's own `101` (status and headers, e.g. `Upgrade: tcp`
