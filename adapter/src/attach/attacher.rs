@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 
-use super::{AttachError, Backend, Target};
+use super::{bridge, AttachError, Backend, Target};
 use crate::docker;
 use crate::fault;
 use crate::holders;
@@ -225,13 +225,22 @@ impl Attacher {
         };
         Ok(match self.backend.attach(&target).await {
             Ok(()) => Locked::Attached(target),
+            // The process ended meanwhile (a quick app after an earlier attach of this run):
+            // nothing to attach, and nothing to stop; stopping would also end the restart
+            // policy of a container Docker is about to run again.
+            Err(e) if !has_namespace(target.pid) => {
+                tracing::info!("{target} ended while being attached again ({e})");
+                Locked::Skipped(Skip::NotRunning)
+            }
             Err(e) => Locked::Failed(target, name_holder(e, &others)),
         })
     }
 
     /// Docker's view of the segment at attach time: an error when another container holds
     /// an address `target` asks for, else the containers seen (to name a holder the
-    /// backend finds by its process). Empty without a segment or exact addresses.
+    /// backend finds by its process). Empty without a segment or exact addresses, and for
+    /// a container already on the segment's bridge: it holds what it has (an attach again
+    /// only completes it), whoever waits.
     async fn held_elsewhere(
         &self,
         facts: &ContainerFacts,
@@ -241,6 +250,9 @@ impl Attacher {
         let Some(segment) = self.policy.segment.as_ref().filter(|_| !wanted.is_empty()) else {
             return Ok(Vec::new());
         };
+        if bridge::bridge_of(target.pid).await.ok().flatten() == Some(segment.bridge.clone()) {
+            return Ok(Vec::new());
+        }
         let waiter = &self.policy.rewrite.waiter;
         let others = holders::others(&self.docker, segment, waiter)
             .await
@@ -317,6 +329,12 @@ fn name_holder(e: AttachError, others: &[Other]) -> AttachError {
         }
     }
     AttachError::AddressHeld { target, held }
+}
+
+/// True while process `pid` has a network namespace (a process that exited, zombie or
+/// reaped, has none).
+fn has_namespace(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}/ns/net")).exists()
 }
 
 /// Writes `line` to the stderr of `target`'s first process, the waiter, still blocked:
