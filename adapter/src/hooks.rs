@@ -52,6 +52,11 @@ impl WeaveHooks {
                 pending.decide(found, policy)
             }
         };
+        if let Decision::Ignore(ignored) = &decision {
+            // Also for clients that do not print a create's warnings (docker-compose v1,
+            // the Docker SDK for Python).
+            tracing::warn!("{ignored}");
+        }
         let wanted = create::claims_of(&decision, policy);
         match holders::held(self.attacher.docker(), policy, &wanted, Moment::Create).await {
             Ok(Some(held)) => create::refuse_held(decision, &held),

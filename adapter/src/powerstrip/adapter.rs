@@ -56,12 +56,8 @@ impl PowerstripAdapter {
             return None;
         }
         match self.hooks.create(req.body.as_deref()?.as_bytes()).await {
-            Decision::Pass => None,
-            // Powerstrip gives the client no warning of ours: the operator reads it in the log.
-            Decision::Ignore(ignored) => {
-                tracing::warn!(request = %req.request, "{ignored}");
-                None
-            }
+            // Powerstrip gives the client no warning of ours: the hooks logged it.
+            Decision::Pass | Decision::Ignore(_) => None,
             Decision::Rewrite(body) => Some(body),
             Decision::Refuse(refusal) => {
                 log_refusal(&req.request, &refusal);
