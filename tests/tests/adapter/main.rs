@@ -2,6 +2,7 @@
 
 mod attach_cli;
 mod failure;
+mod holders;
 mod invalid;
 mod launch;
 mod names;
