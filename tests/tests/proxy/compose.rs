@@ -1,7 +1,8 @@
 //! docker-compose through the proxy (Debian's `docker-compose`, v1, which speaks the
 //! Engine API from Python): services on compose's own project network get `ethwe` and
-//! reach each other over it, `docker-compose run` works, and `down` leaves nothing. The
-//! proxy is scoped by label (`labels:` on the services), the project name is unique.
+//! reach each other over it, a service with `network_mode: service:x` is left alone and
+//! shares x's, `docker-compose run` works, and `down` leaves nothing. The proxy is scoped
+//! by label (`labels:` on the services), the project name is unique.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -31,6 +32,14 @@ services:
     labels:
       pw.test: SCOPE
     command: ["sh", "-c", "PING"]
+  c:
+    image: IMAGE
+    network_mode: "service:a"
+    environment:
+      WEAVE_CIDR: 10.255.23.19/24
+    labels:
+      pw.test: SCOPE
+    command: ["sh", "-c", "ip -4 -o addr show ethwe"]
 "#;
 
 /// Tries for 30 s; `$$` is compose's escape for the shell's `$`.
@@ -125,6 +134,18 @@ fn compose_services_reach_each_other_over_ethwe_and_down_leaves_nothing() {
     assert_eq!(codes, "0\n0", "a: {}\nb: {}", logs(&a), logs(&b));
     assert_eq!(logs(&a), "REACHED 10.255.23.12");
     assert_eq!(logs(&b), "REACHED 10.255.23.11");
+    // `network_mode: service:a` arrives as `container:<id of a>`: left alone (compose
+    // prints no create warning; the proxy logs it), it sees a's ethwe.
+    let c = format!("{name}_c_1");
+    assert_eq!(p.docker_ok(&["wait", &c]), "0");
+    let entry = docker_ok(&["inspect", "--format", "{{json .Config.Entrypoint}}", &c]);
+    assert_eq!(entry, "null");
+    assert!(logs(&c).contains("inet 10.255.23.11/24"), "c: {}", logs(&c));
+    assert!(
+        p.log_text().contains("WEAVE_CIDR \"10.255.23.19/24\" ignored"),
+        "{}",
+        p.log_text()
+    );
 
     // A one-off container of service a, with an address of its own.
     let out = project.compose_ok(&[
