@@ -1,4 +1,4 @@
-# powerstrip-weave: build, static, images, load, demo, test, bench, lint.
+# powerstrip-weave: build, static, images, load, demo, test, bench, lint, fuzz.
 # Each part of the product adds its own rules and prerequisites in mk/<part>.mk.
 
 SHELL := /bin/bash

@@ -86,7 +86,7 @@ pub enum KitError {
         path: PathBuf,
         /// Why it cannot be read.
         source: std::io::Error,
-        /// What to do, e.g. ` (build it with `make static`)`, or empty.
+        /// What to do, e.g. ` (build it with `cargo build …`, or give --target-dir)`, or empty.
         hint: String,
     },
     /// The core refused the inputs.
@@ -107,14 +107,81 @@ pub enum KitError {
     },
 }
 
+/// How to build a missing `build = …` binary: the cargo command for the platform's static
+/// target (arm64 links with rust-lld, as `make static-arm64` does), or another directory.
+fn build_hint(platform: &Platform, profile: &str) -> String {
+    let linker = match platform.architecture.as_str() {
+        "arm64" => "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld ",
+        _ => "",
+    };
+    format!(
+        " (build it with `{linker}cargo build --profile {profile} --target {}`, or give --target-dir)",
+        platform.rust_target()
+    )
+}
+
+/// Reads a file a spec names, which must be a regular file (symlinks followed): a FIFO
+/// would block the build forever and a device such as `/dev/zero` would fill memory.
+///
+/// Errors: the I/O error, or `InvalidInput` saying what the path is instead.
+fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let not_regular = |meta: &std::fs::Metadata| {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        let what = if t.is_dir() {
+            "a directory"
+        } else if t.is_fifo() {
+            "a named pipe (FIFO)"
+        } else if t.is_char_device() {
+            "a character device"
+        } else if t.is_block_device() {
+            "a block device"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("it is {what}: name a regular file"),
+        )
+    };
+    // Checked before opening: opening a FIFO for reading waits for a writer.
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta));
+    }
+    let mut file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Reads and validates the spec file at `spec_path` (named by its path in errors).
 ///
 /// Errors: [`KitError::ReadSpec`] or [`KitError::Spec`].
 pub fn read_spec(spec_path: &Path) -> Result<spec::Spec, KitError> {
     let spec_name = spec_path.display().to_string();
-    let text = std::fs::read_to_string(spec_path).map_err(|source| KitError::ReadSpec {
+    let bytes = read_regular(spec_path).map_err(|source| KitError::ReadSpec {
         spec: spec_name.clone(),
         source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = valid.len() - valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+        KitError::Spec(SpecError {
+            spec: spec_name.clone(),
+            entry: Some(format!("line {line}")),
+            message: format!(
+                "byte {column} is not UTF-8: TOML files are UTF-8, save the file as UTF-8"
+            ),
+        })
     })?;
     Ok(spec::parse(&spec_name, &text)?)
 }
@@ -145,18 +212,28 @@ pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitErr
                     continue;
                 }
                 Source::Host(h) => (spec_dir.join(h), String::new()),
+                Source::HostPerPlatform(paths) => match paths.get(&platform) {
+                    Some(h) => (spec_dir.join(h), String::new()),
+                    None => {
+                        return Err(KitError::Spec(SpecError {
+                            spec: spec_name.clone(),
+                            entry: Some(entry.origin.clone()),
+                            message: format!(
+                                "host names no file for {platform}: add \"{}/{}\" = \"…\" to it",
+                                platform.os, platform.architecture
+                            ),
+                        }))
+                    }
+                },
                 Source::Build { binary, profile } => (
                     opts.target_dir
                         .join(platform.rust_target())
                         .join(profile)
                         .join(binary),
-                    match platform.architecture.as_str() {
-                        "arm64" => " (build it with `make static-arm64`)".to_string(),
-                        _ => " (build it with `make static`)".to_string(),
-                    },
+                    build_hint(&platform, profile),
                 ),
             };
-            let bytes = std::fs::read(&path).map_err(|source| KitError::ReadFile {
+            let bytes = read_regular(&path).map_err(|source| KitError::ReadFile {
                 spec: spec_name.clone(),
                 entry: entry.origin.clone(),
                 path: path.clone(),
@@ -175,9 +252,11 @@ pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitErr
         spec: spec_name.clone(),
         source,
     })?;
-    let tar = layout::archive_tar(&layout, stamp.mtime);
     let archive = opts.out_dir.join(format!("{}.tar", spec.name));
-    write_atomic(&archive, &tar).map_err(|source| KitError::Write {
+    let archive_bytes = write_atomic(&archive, |out| {
+        layout::write_archive(&layout, stamp.mtime, out).map(drop)
+    })
+    .map_err(|source| KitError::Write {
         spec: spec_name.clone(),
         source,
     })?;
@@ -191,8 +270,11 @@ pub fn build_spec_file(spec_path: &Path, opts: &Options) -> Result<Built, KitErr
         archive,
         root: layout.root,
         platforms,
-        archive_bytes: tar.len() as u64,
+        archive_bytes,
         file_bytes: layout.file_bytes,
         layer_bytes: layout.layer_bytes,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -16,7 +16,7 @@ use crate::oci::{
     self, ContainerConfig, Descriptor, DockerManifest, Empty, History, ImageConfig, Index,
     Manifest, PlatformJson, RootFs,
 };
-use crate::spec::{Entry, EntryKind, Platform, Spec};
+use crate::spec::{Entry, EntryKind, Platform, Source, Spec};
 
 /// The bytes of every file entry of a spec for one platform, keyed by entry path
 /// (normalised, as in [`Entry::path`]).
@@ -76,9 +76,20 @@ pub fn layer_tar(
     files: &BTreeMap<String, Vec<u8>>,
     epoch: u64,
 ) -> Result<Vec<u8>, LayoutError> {
+    write_layer(entries, files, epoch, Vec::new())
+}
+
+/// [`layer_tar`] into `out`, which it returns: the layer streams into its gzip and digest
+/// and is never held whole.
+fn write_layer<W: Write>(
+    entries: &[Entry],
+    files: &BTreeMap<String, Vec<u8>>,
+    epoch: u64,
+    out: W,
+) -> Result<W, LayoutError> {
     let mut sorted: Vec<&Entry> = entries.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut tar = tar::Builder::new(Vec::new());
+    let mut tar = tar::Builder::new(out);
     for entry in sorted {
         let fail = |e: std::io::Error| LayoutError {
             entry: entry.origin.clone(),
@@ -124,13 +135,52 @@ fn header(kind: EntryType, mode: u32, size: u64, epoch: u64) -> Header {
 
 /// gzip with fixed settings: level 9, header mtime 0, OS byte 255 ("unknown"), no name.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut gz = GzBuilder::new()
-        .mtime(0)
-        .operating_system(255)
-        .write(Vec::new(), Compression::best());
+    let mut gz = gzip_encoder();
     // Writing into a Vec cannot fail.
     gz.write_all(bytes).expect("gzip into memory");
     gz.finish().expect("gzip into memory")
+}
+
+fn gzip_encoder() -> flate2::write::GzEncoder<Vec<u8>> {
+    GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(Vec::new(), Compression::best())
+}
+
+/// Where a layer streams: its sha256 (the diff ID) and its gzip (the blob), together.
+struct LayerSink {
+    diff_id: Sha256,
+    gzip: flate2::write::GzEncoder<Vec<u8>>,
+}
+
+impl Write for LayerSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = self.gzip.write(bytes)?;
+        self.diff_id.update(&bytes[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.gzip.flush()
+    }
+}
+
+impl LayerSink {
+    /// `sha256:<hex>` of the uncompressed layer, and the gzip blob.
+    fn finish(self) -> (String, Vec<u8>) {
+        let hex: String = self
+            .diff_id
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        // Writing into a Vec cannot fail.
+        (
+            format!("sha256:{hex}"),
+            self.gzip.finish().expect("gzip into memory"),
+        )
+    }
 }
 
 fn json(value: &impl serde::Serialize) -> Vec<u8> {
@@ -174,7 +224,8 @@ pub fn blob_path(digest: &str) -> String {
 /// image index blob listing one manifest per platform. The config's `Labels`, the
 /// annotations, the tags and every time come from `stamp`, not from `spec`.
 ///
-/// Errors: no platforms, or a [`layer_tar`] error.
+/// Errors: no platforms, an executable file built for another platform (see
+/// `check_machines`), or a [`layer_tar`] error.
 pub fn build(spec: &Spec, inputs: &[PlatformFiles], stamp: &Stamp) -> Result<Layout, LayoutError> {
     if inputs.is_empty() {
         return Err(LayoutError {
@@ -188,9 +239,14 @@ pub fn build(spec: &Spec, inputs: &[PlatformFiles], stamp: &Stamp) -> Result<Lay
     let mut layers = BTreeMap::new();
 
     for input in inputs {
-        let layer = layer_tar(&spec.entries, &input.files, stamp.mtime)?;
-        let (diff_id, _) = sha256(&layer);
-        let layer_desc = blobs.add(oci::MEDIA_LAYER_GZIP, gzip(&layer));
+        check_machines(&spec.entries, input)?;
+        let sink = LayerSink {
+            diff_id: Sha256::new(),
+            gzip: gzip_encoder(),
+        };
+        let (diff_id, layer_gz) =
+            write_layer(&spec.entries, &input.files, stamp.mtime, sink)?.finish();
+        let layer_desc = blobs.add(oci::MEDIA_LAYER_GZIP, layer_gz);
         layers.insert(layer_desc.digest.clone(), layer_desc.size);
         let c = &spec.config;
         let config = ImageConfig {
@@ -281,12 +337,54 @@ pub fn build(spec: &Spec, inputs: &[PlatformFiles], stamp: &Stamp) -> Result<Lay
     })
 }
 
+/// Checks that every executable file (any execute bit) of `input` that is an ELF program
+/// is built for `input`'s platform: an amd64 program in the arm64 image runs on no arm64
+/// host (`exec format error`), and nothing would say so before then. Non-executable files
+/// may be anything (e.g. another platform's binary offered for download).
+///
+/// Errors: the entry, the machine its program is built for, and how to give the right one.
+fn check_machines(entries: &[Entry], input: &PlatformFiles) -> Result<(), LayoutError> {
+    let p = &input.platform;
+    for entry in entries {
+        let EntryKind::File { source, mode } = &entry.kind else {
+            continue;
+        };
+        let Some(bytes) = input.files.get(&entry.path).filter(|_| mode & 0o111 != 0) else {
+            continue;
+        };
+        if let Err(machine) = crate::elf::check(p, bytes) {
+            let fix = match source {
+                Source::Host(_) => "give one file per platform: host = { \"linux/amd64\" = \"…\", \"linux/arm64\" = \"…\" }".to_string(),
+                Source::HostPerPlatform(_) => format!(
+                    "host \"{}/{}\" must name a program built for it",
+                    p.os, p.architecture
+                ),
+                Source::Build { .. } => format!("rebuild it for {}", p.rust_target()),
+                Source::Text(_) => "make it non-executable".into(),
+            };
+            return Err(LayoutError {
+                entry: entry.origin.clone(),
+                message: format!("is a program for {machine}, not for {p}: {fix}"),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The archive: a plain tar holding `blobs/`, `blobs/sha256/`, every blob, `index.json`,
 /// `manifest.json` and `oci-layout`, in that (sorted) order, modes 0755/0644, uid/gid 0,
 /// mtime `epoch`. It is an OCI image layout and a docker-archive at once.
 pub fn archive_tar(layout: &Layout, epoch: u64) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    // Every path here is short ASCII and the sink is a Vec: appending cannot fail.
+    // Every path here is short ASCII and the sink is a Vec: writing cannot fail.
+    write_archive(layout, epoch, Vec::new()).expect("archive into memory")
+}
+
+/// [`archive_tar`] into `out` (e.g. the archive file, so the archive is never held whole
+/// beside its blobs), which it returns.
+///
+/// Errors: those of `out`.
+pub fn write_archive<W: Write>(layout: &Layout, epoch: u64, out: W) -> std::io::Result<W> {
+    let mut tar = tar::Builder::new(out);
     let mut add = |path: &str, kind: EntryType, data: &[u8]| {
         let mode = if kind == EntryType::Directory {
             0o755
@@ -295,21 +393,20 @@ pub fn archive_tar(layout: &Layout, epoch: u64) -> Vec<u8> {
         };
         let mut h = header(kind, mode, data.len() as u64, epoch);
         tar.append_data(&mut h, path, data)
-            .expect("archive entry into memory");
     };
-    add("blobs/", EntryType::Directory, b"");
-    add("blobs/sha256/", EntryType::Directory, b"");
+    add("blobs/", EntryType::Directory, b"")?;
+    add("blobs/sha256/", EntryType::Directory, b"")?;
     for (hex, bytes) in &layout.blobs {
-        add(&format!("blobs/sha256/{hex}"), EntryType::Regular, bytes);
+        add(&format!("blobs/sha256/{hex}"), EntryType::Regular, bytes)?;
     }
-    add("index.json", EntryType::Regular, &layout.index_json);
+    add("index.json", EntryType::Regular, &layout.index_json)?;
     add(
         "manifest.json",
         EntryType::Regular,
         &layout.docker_manifest_json,
-    );
-    add("oci-layout", EntryType::Regular, oci::OCI_LAYOUT.as_bytes());
-    tar.into_inner().expect("archive into memory")
+    )?;
+    add("oci-layout", EntryType::Regular, oci::OCI_LAYOUT.as_bytes())?;
+    tar.into_inner()
 }
 
 #[cfg(test)]

@@ -27,7 +27,8 @@
 //! mode = "0755"                      # octal string, default "0644"
 //! [[files]]
 //! path = "/bin/busybox"
-//! host = "/bin/busybox"              # a host file (relative paths are relative to the spec file)
+//! host = "/bin/busybox"              # a host file (relative paths are relative to the spec file),
+//!                                    # or one per platform: { "linux/amd64" = "…", "linux/arm64" = "…" }
 //! [[files]]
 //! path = "/etc/passwd"
 //! text = "root:x:0:0:root:/:/bin/sh\n"
@@ -39,9 +40,11 @@
 //! target = "busybox"
 //! ```
 //!
-//! Unknown keys are errors. Paths are normalised (`.`, `..`, repeated `/`); a path that
-//! leaves the image root, a duplicate path, an entry under a file or symlink, a bad mode and
-//! a symlink loop are errors naming the spec file and the entry (`files[2] "/bin/sh"`).
+//! Unknown keys are errors. Entry paths are absolute and normalised (`.`, `..`, repeated
+//! `/`); a relative path, a path that leaves the image root, a duplicate path, an entry
+//! under a file or symlink, a bad mode and a symlink loop are errors naming the spec file
+//! and the entry (`files[2] "/bin/sh"`). What the config's program, `WorkingDir` and
+//! `Volumes` name in the image is checked by `resolve`; `StopSignal` by [`crate::signal`].
 //! Parent directories that no entry names are added with mode 0755. `version` must be a
 //! Docker tag; label and annotation keys must not be empty; an `org.opencontainers.image.created`
 //! must be an RFC 3339 time; `org.opencontainers.image.ref.name` is the kit's (the tag).
@@ -85,8 +88,7 @@ struct RawSpec {
     name: String,
     version: Option<String>,
     title: Option<String>,
-    #[serde(default)]
-    platforms: Vec<String>,
+    platforms: Option<Vec<String>>,
     #[serde(default)]
     config: RawConfig,
     #[serde(default)]
@@ -124,7 +126,8 @@ struct RawFile {
     mode: Option<String>,
     build: Option<String>,
     profile: Option<String>,
-    host: Option<String>,
+    /// A path, or a table of one path per platform: checked by [`host_source`].
+    host: Option<toml::Value>,
     text: Option<String>,
 }
 
@@ -230,8 +233,12 @@ pub enum Source {
         /// The cargo profile it was built with, e.g. `release` or `release-waiter`.
         profile: String,
     },
-    /// A host file; relative paths are relative to the spec file's directory.
+    /// A host file, the same for every platform; relative paths are relative to the spec
+    /// file's directory.
     Host(String),
+    /// One host file per platform (`host = { "linux/amd64" = "…", "linux/arm64" = "…" }`),
+    /// paths as in [`Source::Host`]; a platform built without one is an error of the kit.
+    HostPerPlatform(BTreeMap<Platform, String>),
     /// Inline text from the spec.
     Text(String),
 }
@@ -304,28 +311,56 @@ impl fmt::Display for Platform {
 
 /// Parses and validates the TOML text of one spec. `spec` names the file in errors.
 ///
-/// Errors: a [`SpecError`] naming the spec and the entry (or TOML line): unknown keys,
-/// bad names, modes, platforms or env entries, paths leaving the root, duplicate paths,
-/// entries under files or symlinks, symlink loops.
+/// Errors: a [`SpecError`] naming the spec and the entry (or TOML line): unknown keys and
+/// wrong types, bad names, modes, platforms, hosts, env entries or stop signals, relative
+/// paths or paths leaving the root, duplicate paths, entries under files or symlinks,
+/// symlink loops, a program without an execute bit, a `WorkingDir` or volume that is a file.
 pub fn parse(spec: &str, text: &str) -> Result<Spec, SpecError> {
     let raw: RawSpec = toml::from_str(text).map_err(|e| toml_error(spec, text, &e))?;
     validate(spec, raw)
 }
 
+/// A TOML or type error as one line: `line N: <what> (at `<that line>`)`, serde's words
+/// for TOML's things (a sequence is an array, a map a table).
 fn toml_error(spec: &str, text: &str, e: &toml::de::Error) -> SpecError {
-    let entry = e.span().map(|span| {
-        let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-        format!("line {line}")
+    let at = e.span().map(|span| {
+        let start = span.start.min(text.len());
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let number = text[..start].matches('\n').count() + 1;
+        (number, text[line_start..line_end].trim())
     });
-    let mut message = e.message().trim().replace('\n', " ");
-    if message.starts_with("unknown field `labels`") {
+    let mut message = e
+        .message()
+        .trim()
+        .replace('\n', " ")
+        .replace(
+            "expected a sequence",
+            "expected an array, e.g. [\"a\", \"b\"]",
+        )
+        .replace("expected a map", "expected a table")
+        .replace("invalid type: sequence", "invalid type: array")
+        .replace("invalid type: map", "invalid type: table");
+    let labels = message.starts_with("unknown field `labels`");
+    if let Some((_, line)) = at.filter(|(_, line)| !line.is_empty()) {
+        message.push_str(&format!(" (at `{}`)", quoted_raw(line)));
+    }
+    if labels {
         // Labels live in the image config, under Docker's name.
         message.push_str(": labels go in [config] Labels");
     }
     SpecError {
         spec: spec.into(),
-        entry,
+        entry: at.map(|(number, _)| format!("line {number}")),
         message,
+    }
+}
+
+/// `text` cut to its first 60 characters, unquoted: a spec line may be long.
+fn quoted_raw(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
     }
 }
 
@@ -336,11 +371,18 @@ fn validate(spec: &str, raw: RawSpec) -> Result<Spec, SpecError> {
         message,
     };
     if !valid_name(&raw.name) {
+        // `host:port/app` or `app:1.0`: Docker's full reference, not a name.
+        let why = if raw.name.contains([':', '@']) {
+            ": a name holds no registry port, tag or digest (set version = … for a tag; \
+             the registry comes when pushing: skopeo copy oci-archive:… docker://host:port/<name>)"
+        } else {
+            ""
+        };
         return Err(err(
             Some("name".into()),
             format!(
-                "invalid image name {:?}: use lower-case letters, digits and single . _ - / between them",
-                raw.name
+                "invalid image name {}: use lower-case letters, digits and single . _ - / between them{why}",
+                quoted(&raw.name)
             ),
         ));
     }
@@ -349,7 +391,13 @@ fn validate(spec: &str, raw: RawSpec) -> Result<Spec, SpecError> {
     }
     check_metadata("annotations", &raw.annotations).map_err(|(entry, m)| err(Some(entry), m))?;
     let mut platforms = Vec::new();
-    for (i, p) in raw.platforms.iter().enumerate() {
+    if raw.platforms.as_ref().is_some_and(Vec::is_empty) {
+        return Err(err(
+            Some("platforms".into()),
+            "the list is empty: name at least one, e.g. [\"linux/amd64\"], or leave it out for linux/amd64".into(),
+        ));
+    }
+    for (i, p) in raw.platforms.iter().flatten().enumerate() {
         let platform = Platform::parse(p).map_err(|m| err(Some(format!("platforms[{i}]")), m))?;
         if platforms.contains(&platform) {
             return Err(err(
@@ -391,7 +439,7 @@ fn validate(spec: &str, raw: RawSpec) -> Result<Spec, SpecError> {
                     format!("build = {b:?} must be a binary name, e.g. \"wait-for-weave\""),
                 ))
             }
-            (None, Some(h), None) if !h.is_empty() => Source::Host(h),
+            (None, Some(h), None) => host_source(h).map_err(|m| err(Some(origin.clone()), m))?,
             (None, None, Some(t)) => Source::Text(t),
             _ => {
                 return Err(err(
@@ -421,6 +469,13 @@ fn validate(spec: &str, raw: RawSpec) -> Result<Spec, SpecError> {
         explicit.push((s.path, origin, EntryKind::Symlink { target: s.target }));
     }
     for (path, origin, kind) in explicit {
+        // A relative path would read as relative to WorkingDir, as in a Dockerfile's COPY.
+        if !path.is_empty() && !path.starts_with('/') {
+            return Err(err(
+                Some(origin),
+                format!("path {path:?} is relative: write it from the image root, \"/{path}\""),
+            ));
+        }
         let path = normalize(&path).map_err(|m| err(Some(origin.clone()), m))?;
         if let Some(other) = entries.get(&path) {
             return Err(err(
@@ -464,9 +519,11 @@ fn validate(spec: &str, raw: RawSpec) -> Result<Spec, SpecError> {
     }
     for entry in entries.values() {
         if let EntryKind::Symlink { .. } = entry.kind {
-            check_no_loop(&entries, &entry.path).map_err(|m| err(Some(entry.origin.clone()), m))?;
+            resolve::follow(&entries, &entry.path)
+                .map_err(|m| err(Some(entry.origin.clone()), m))?;
         }
     }
+    resolve::check_config(&config, &entries).map_err(|(entry, m)| err(Some(entry), m))?;
     Ok(Spec {
         title: raw.title.unwrap_or_else(|| raw.name.clone()),
         name: raw.name,
@@ -476,6 +533,31 @@ fn validate(spec: &str, raw: RawSpec) -> Result<Spec, SpecError> {
         annotations: raw.annotations,
         entries: entries.into_values().collect(),
     })
+}
+
+/// `host = "path"` or `host = { "linux/amd64" = "path", "linux/arm64" = "path" }`.
+///
+/// Errors: an empty path, an unsupported or repeated platform, an empty table, another type.
+fn host_source(value: toml::Value) -> Result<Source, String> {
+    let usage = "host must be a path, or one path per platform: host = { \"linux/amd64\" = \"…\", \"linux/arm64\" = \"…\" }";
+    match value {
+        toml::Value::String(h) if !h.is_empty() => Ok(Source::Host(h)),
+        toml::Value::Table(table) if !table.is_empty() => {
+            let mut per_platform = BTreeMap::new();
+            for (key, path) in table {
+                let platform = Platform::parse(&key).map_err(|m| format!("host {key:?}: {m}"))?;
+                let path = match path {
+                    toml::Value::String(p) if !p.is_empty() => p,
+                    _ => return Err(format!("host {key:?}: {usage}")),
+                };
+                if per_platform.insert(platform, path).is_some() {
+                    return Err(format!("host {key:?}: this platform is named twice"));
+                }
+            }
+            Ok(Source::HostPerPlatform(per_platform))
+        }
+        _ => Err(usage.into()),
+    }
 }
 
 /// Checks the keys and values of `Labels` or `[annotations]` (`table` names it in errors):
@@ -540,6 +622,9 @@ fn validate_config(raw: RawConfig) -> Result<Config, (String, String)> {
                 format!("{w:?} must be an absolute path"),
             ));
         }
+    }
+    if let Some(s) = &raw.stop_signal {
+        crate::signal::check_stop_signal(s).map_err(|m| ("config.StopSignal".to_string(), m))?;
     }
     let mut exposed_ports = BTreeSet::new();
     for (i, p) in raw.exposed_ports.iter().enumerate() {
@@ -660,51 +745,6 @@ pub fn normalize(path: &str) -> Result<String, String> {
     Ok(parts.join("/"))
 }
 
-/// Linux gives up after 40 symlinks in one lookup (ELOOP); so do we.
-const MAX_SYMLINK_HOPS: usize = 40;
-
-/// Follows `start` (a symlink entry) through the image's own entries as the kernel would
-/// at run time. Dangling links and links leaving the image are fine; a chain longer than
-/// [`MAX_SYMLINK_HOPS`] is a loop.
-fn check_no_loop(entries: &BTreeMap<String, Entry>, start: &str) -> Result<(), String> {
-    let mut resolved: Vec<String> = Vec::new();
-    let mut pending: Vec<String> = start.split('/').rev().map(String::from).collect();
-    let mut chain: Vec<String> = Vec::new();
-    while let Some(component) = pending.pop() {
-        match component.as_str() {
-            "" | "." => continue,
-            ".." => {
-                resolved.pop();
-                continue;
-            }
-            _ => resolved.push(component),
-        }
-        let here = resolved.join("/");
-        match entries.get(&here).map(|e| &e.kind) {
-            Some(EntryKind::Symlink { target }) => {
-                chain.push(format!("/{here} -> {target}"));
-                if chain.len() > MAX_SYMLINK_HOPS {
-                    let mut seen = BTreeSet::new();
-                    let cycle: Vec<&str> = chain
-                        .iter()
-                        .take_while(|hop| seen.insert(hop.as_str()))
-                        .map(String::as_str)
-                        .collect();
-                    return Err(format!("symlink loop: {}, …", cycle.join(", ")));
-                }
-                resolved.pop();
-                if target.starts_with('/') {
-                    resolved.clear();
-                }
-                pending.extend(target.split('/').rev().map(String::from));
-            }
-            Some(_) => {}
-            // Not in the image: the rest cannot loop back through our entries.
-            None => return Ok(()),
-        }
-    }
-    Ok(())
-}
-
+mod resolve;
 #[cfg(test)]
 mod tests;

@@ -137,11 +137,23 @@ pub fn parse(
             return Ok(Action::Print(one_usage_form(early.output)))
         }
         Err(early) => {
-            // argh ends its messages with a full stop; ours go on after a semicolon.
-            return Err(UsageError(format!(
-                "{}; {USAGE_LINE} (see --help)",
-                early.output.trim_end().trim_end_matches('.')
-            )));
+            // argh ends its messages with a full stop; ours go on after a semicolon. It
+            // quotes the words it refuses as they are: escape their control characters so
+            // the message stays one line.
+            let message: String = early
+                .output
+                .trim_end()
+                .trim_end_matches('.')
+                .chars()
+                .flat_map(|c| -> Vec<char> {
+                    if c.is_control() {
+                        c.escape_default().collect()
+                    } else {
+                        vec![c]
+                    }
+                })
+                .collect();
+            return Err(UsageError(format!("{message}; {USAGE_LINE} (see --help)")));
         }
     };
     if args.version {
@@ -591,6 +603,15 @@ mod tests {
             let err = run(words, env).unwrap_err();
             assert!(err.0.contains(needle), "{words:?}: {err}");
         }
+    }
+
+    #[test]
+    fn a_refused_word_with_a_newline_keeps_the_message_on_one_line() {
+        let err = run(&["--x\ny", "app"], &[]).unwrap_err();
+        assert!(
+            err.0.starts_with("Unrecognized argument: --x\\ny; usage: "),
+            "{err}"
+        );
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! `IFA_ADDRESS`, `IFA_LOCAL` and `IFA_FLAGS` are read, through the netlink-packet-*
 //! buffer types (`NetlinkBuffer`, `LinkHeader`/`AddressHeader`, `NlasIterator`); the
 //! full message model would cost ~300 KB of binary for attributes we never look at.
+//! What is read must have the size the kernel gives it (`nla_put_string`, `nla_put_in_addr`,
+//! `nla_put_u32`, the error code of `NLMSG_DONE`), and attributes must be well framed even
+//! in messages whose attributes we do not use: anything else is a [`WireError`], never a
+//! value guessed from the bytes that are there.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -146,16 +150,11 @@ fn parse_message(nl: &NetlinkBuffer<&[u8]>) -> Result<Message, WireError> {
             None => Body::Ignored,
         },
         NLMSG_DONE => Body::Done {
-            errno: errno_at_start(payload),
+            errno: error_code(payload, "NLMSG_DONE")?,
         },
-        NLMSG_ERROR => {
-            if payload.len() < 4 {
-                return Err(WireError("NLMSG_ERROR shorter than its error code".into()));
-            }
-            Body::Error {
-                errno: errno_at_start(payload),
-            }
-        }
+        NLMSG_ERROR => Body::Error {
+            errno: error_code(payload, "NLMSG_ERROR")?,
+        },
         NLMSG_OVERRUN => Body::Overrun,
         _ => Body::Ignored,
     };
@@ -166,35 +165,44 @@ fn parse_message(nl: &NetlinkBuffer<&[u8]>) -> Result<Message, WireError> {
     })
 }
 
-/// The kernel puts a negative errno (or 0) first in `NLMSG_ERROR` and `NLMSG_DONE`.
-fn errno_at_start(payload: &[u8]) -> i32 {
+/// The kernel puts a negative errno (or 0) first in `NLMSG_ERROR` and `NLMSG_DONE`; a
+/// `NLMSG_DONE` without it must not pass for a successful end of dump.
+fn error_code(payload: &[u8], what: &str) -> Result<i32, WireError> {
     match payload.get(..4) {
-        Some(b) => i32::from_ne_bytes([b[0], b[1], b[2], b[3]]).unsigned_abs() as i32,
-        None => 0,
+        Some(b) => Ok(i32::from_ne_bytes([b[0], b[1], b[2], b[3]]).unsigned_abs() as i32),
+        None => Err(WireError(format!("{what} shorter than its error code"))),
     }
 }
 
 fn parse_link(nl: &NetlinkBuffer<&[u8]>, payload: &[u8]) -> Result<LinkEvent, WireError> {
     let header = LinkHeader::parse(payload).map_err(|e| WireError(format!("link: {e}")))?;
-    if nl.message_type() == libc::RTM_DELLINK {
-        return Ok(LinkEvent::Del {
-            index: header.index,
-        });
-    }
     let mut name = None;
     for nla in NlasIterator::new(&payload[IFINFOMSG_LEN..]) {
         let nla = nla.map_err(|e| WireError(format!("link attribute: {e}")))?;
         if nla.kind() == libc::IFLA_IFNAME {
-            let value = nla.value();
-            let end = value.iter().position(|&b| b == 0).unwrap_or(value.len());
-            name = Some(value[..end].to_vec());
+            name = Some(ifname(nla.value())?);
         }
+    }
+    if nl.message_type() == libc::RTM_DELLINK {
+        return Ok(LinkEvent::Del {
+            index: header.index,
+        });
     }
     Ok(LinkEvent::New {
         index: header.index,
         name,
         flags: header.flags.bits(),
     })
+}
+
+/// `IFLA_IFNAME` as `nla_put_string` writes it: the name and one NUL, at most `IFNAMSIZ`.
+fn ifname(value: &[u8]) -> Result<Vec<u8>, WireError> {
+    match value.split_last() {
+        Some((0, name)) if value.len() <= libc::IFNAMSIZ && !name.contains(&0) => Ok(name.to_vec()),
+        _ => Err(WireError(
+            "IFLA_IFNAME is not a NUL-terminated name of at most 16 bytes".into(),
+        )),
+    }
 }
 
 fn parse_addr(nl: &NetlinkBuffer<&[u8]>, payload: &[u8]) -> Result<Option<AddrEvent>, WireError> {
@@ -204,17 +212,26 @@ fn parse_addr(nl: &NetlinkBuffer<&[u8]>, payload: &[u8]) -> Result<Option<AddrEv
         AddressFamily::Inet6 => true,
         _ => return Ok(None),
     };
+    if header.prefix_len > if ipv6 { 128 } else { 32 } {
+        return Err(WireError(format!(
+            "address prefix length {} beyond its family's",
+            header.prefix_len
+        )));
+    }
     let (mut address, mut local) = (None, None);
     let mut flags = u32::from(header.flags.bits());
     for nla in NlasIterator::new(&payload[IFADDRMSG_LEN..]) {
         let nla = nla.map_err(|e| WireError(format!("address attribute: {e}")))?;
         let value = nla.value();
         match nla.kind() {
-            libc::IFA_ADDRESS => address = ip(value, ipv6),
-            libc::IFA_LOCAL => local = ip(value, ipv6),
+            libc::IFA_ADDRESS => address = Some(ip(value, ipv6)?),
+            libc::IFA_LOCAL => local = Some(ip(value, ipv6)?),
             // IFA_FLAGS is the full 32-bit set; ifa_flags only holds the low 8 bits.
-            libc::IFA_FLAGS if value.len() >= 4 => {
-                flags = u32::from_ne_bytes([value[0], value[1], value[2], value[3]]);
+            libc::IFA_FLAGS => {
+                let bytes: [u8; 4] = value
+                    .try_into()
+                    .map_err(|_| WireError("IFA_FLAGS is not 4 bytes".into()))?;
+                flags = u32::from_ne_bytes(bytes);
             }
             _ => {}
         }
@@ -235,13 +252,22 @@ fn parse_addr(nl: &NetlinkBuffer<&[u8]>, payload: &[u8]) -> Result<Option<AddrEv
     }))
 }
 
-fn ip(value: &[u8], ipv6: bool) -> Option<IpAddr> {
+/// `IFA_ADDRESS`/`IFA_LOCAL`: 4 or 16 bytes by family. A wrong size is an error, not an
+/// absent address: on point-to-point links the other one is the peer's.
+fn ip(value: &[u8], ipv6: bool) -> Result<IpAddr, WireError> {
+    let wrong = || {
+        WireError(format!(
+            "address of {} bytes in an AF_INET{} message",
+            value.len(),
+            if ipv6 { "6" } else { "" }
+        ))
+    };
     if ipv6 {
-        let bytes: [u8; 16] = value.try_into().ok()?;
-        Some(IpAddr::V6(Ipv6Addr::from(bytes)))
+        let bytes: [u8; 16] = value.try_into().map_err(|_| wrong())?;
+        Ok(IpAddr::V6(Ipv6Addr::from(bytes)))
     } else {
-        let bytes: [u8; 4] = value.try_into().ok()?;
-        Some(IpAddr::V4(Ipv4Addr::from(bytes)))
+        let bytes: [u8; 4] = value.try_into().map_err(|_| wrong())?;
+        Ok(IpAddr::V4(Ipv4Addr::from(bytes)))
     }
 }
 
@@ -454,6 +480,102 @@ mod tests {
         let mut short = bytes[..20].to_vec();
         short[..4].copy_from_slice(&20u32.to_ne_bytes());
         assert!(messages(&short).next().unwrap().is_err());
+    }
+
+    /// One message from raw parts: `nlmsghdr`, then `payload` (padded to 4 bytes).
+    fn raw(kind: u16, payload: &[u8]) -> Vec<u8> {
+        let mut m = Vec::new();
+        m.extend(((16 + payload.len()) as u32).to_ne_bytes());
+        m.extend(kind.to_ne_bytes());
+        m.extend([0; 10]);
+        m.extend(payload);
+        m.resize((m.len() + 3) & !3, 0);
+        m
+    }
+
+    fn attr(kind: u16, value: &[u8]) -> Vec<u8> {
+        let mut a = ((4 + value.len()) as u16).to_ne_bytes().to_vec();
+        a.extend(kind.to_ne_bytes());
+        a.extend(value);
+        a.resize((a.len() + 3) & !3, 0);
+        a
+    }
+
+    /// `RTM_NEWADDR` for 10.255.0.51/`prefix` on ifindex 3 with these attributes.
+    fn raw_addr(prefix: u8, attrs: &[Vec<u8>]) -> Vec<u8> {
+        let mut p = vec![libc::AF_INET as u8, prefix, 0, 0, 3, 0, 0, 0];
+        p.extend(attrs.concat());
+        raw(libc::RTM_NEWADDR, &p)
+    }
+
+    fn raw_link(kind: u16, attrs: &[Vec<u8>]) -> Vec<u8> {
+        let mut p = vec![0u8; 16];
+        p[4..8].copy_from_slice(&3u32.to_ne_bytes());
+        p[8..12].copy_from_slice(&(libc::IFF_UP as u32).to_ne_bytes());
+        p.extend(attrs.concat());
+        raw(kind, &p)
+    }
+
+    #[test]
+    fn values_of_another_size_than_the_kernels_are_errors_not_guesses() {
+        let local = attr(libc::IFA_LOCAL, &[10, 255, 0, 51]);
+        let peer = attr(libc::IFA_ADDRESS, &[10, 255, 0, 51]);
+        assert!(matches!(
+            only(&raw_addr(24, std::slice::from_ref(&local))).body,
+            Body::Addr(_)
+        ));
+        assert!(matches!(
+            only(&raw_link(
+                libc::RTM_NEWLINK,
+                &[attr(libc::IFLA_IFNAME, b"ethwe\0")]
+            ))
+            .body,
+            Body::Link(_)
+        ));
+        for (why, datagram) in [
+            // Taking the peer's address for ours would make the wrong link ready.
+            (
+                "IFA_LOCAL of 5 bytes",
+                raw_addr(24, &[peer, attr(libc::IFA_LOCAL, &[10, 255, 0, 51, 0])]),
+            ),
+            (
+                "IFA_ADDRESS of 3 bytes",
+                raw_addr(24, &[attr(libc::IFA_ADDRESS, &[10, 255, 0])]),
+            ),
+            (
+                "IFA_FLAGS of 1 byte",
+                raw_addr(24, &[local.clone(), attr(libc::IFA_FLAGS, &[0])]),
+            ),
+            (
+                "IFA_FLAGS of 8 bytes",
+                raw_addr(24, &[local.clone(), attr(libc::IFA_FLAGS, &[0; 8])]),
+            ),
+            ("prefix 33 for IPv4", raw_addr(33, &[local])),
+            (
+                "IFLA_IFNAME without NUL",
+                raw_link(libc::RTM_NEWLINK, &[attr(libc::IFLA_IFNAME, b"ethwe")]),
+            ),
+            (
+                "IFLA_IFNAME with a NUL inside",
+                raw_link(libc::RTM_NEWLINK, &[attr(libc::IFLA_IFNAME, b"ethwe\0x\0")]),
+            ),
+            (
+                "IFLA_IFNAME of 17 bytes",
+                raw_link(
+                    libc::RTM_NEWLINK,
+                    &[attr(libc::IFLA_IFNAME, b"0123456789abcdef\0")],
+                ),
+            ),
+            (
+                "RTM_DELLINK attribute beyond the message",
+                raw_link(libc::RTM_DELLINK, &[vec![8, 0, 3, 0]]),
+            ),
+            // A successful end of dump would mark the table synced.
+            ("NLMSG_DONE without its error code", raw(NLMSG_DONE, &[])),
+        ] {
+            let results: Vec<_> = messages(&datagram).collect();
+            assert!(matches!(results.as_slice(), [Err(_)]), "{why}: {results:?}");
+        }
     }
 
     #[test]

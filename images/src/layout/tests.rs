@@ -357,3 +357,54 @@ fn a_layer_two_platforms_share_is_stored_and_counted_once() {
         layout.layer_bytes
     );
 }
+
+/// The start of an ELF program's header for `machine` (62 x86-64, 183 AArch64).
+fn elf(machine: u16) -> Vec<u8> {
+    let mut h = b"\x7fELF\x02\x01".to_vec();
+    h.resize(18, 0);
+    h.extend(machine.to_le_bytes());
+    h.resize(64, 0);
+    h
+}
+
+#[test]
+fn an_executable_built_for_another_machine_is_refused_saying_how_to_give_the_right_one() {
+    let cases = [
+        (
+            "host = \"app\"",
+            "give one file per platform: host = { \"linux/amd64\" = \"…\", \"linux/arm64\" = \"…\" }",
+        ),
+        (
+            "host = { \"linux/amd64\" = \"a\", \"linux/arm64\" = \"b\" }",
+            "host \"linux/arm64\" must name a program built for it",
+        ),
+        (
+            "build = \"app\"",
+            "rebuild it for aarch64-unknown-linux-musl",
+        ),
+    ];
+    for (source, fix) in cases {
+        let text =
+            format!("name = \"a\"\n[[files]]\npath = \"/bin/app\"\n{source}\nmode = \"0755\"\n");
+        let spec = spec::parse("t.toml", &text).unwrap();
+        let inputs = [input("amd64", &elf(62)), input("arm64", &elf(62))];
+        let e = build(&spec, &inputs, &meta()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "files[0] \"/bin/app\": is a program for x86-64, not for linux/arm64/v8: {fix}"
+            )
+        );
+    }
+    // The right machine per platform, and a non-executable file of any machine, are fine.
+    let spec = spec::parse("t.toml", SPEC).unwrap();
+    build(
+        &spec,
+        &[input("amd64", &elf(62)), input("arm64", &elf(183))],
+        &meta(),
+    )
+    .unwrap();
+    let text = "name = \"a\"\n[[files]]\npath = \"/bin/app\"\nhost = \"app\"\n";
+    let spec = spec::parse("t.toml", text).unwrap();
+    build(&spec, &[input("arm64", &elf(62))], &meta()).unwrap();
+}

@@ -111,7 +111,7 @@ fn paths_are_normalised() {
     let spec = ok(r#"
 name = "a"
 [[files]]
-path = "usr//./lib/../bin/x"
+path = "/usr//./lib/../bin/x"
 text = ""
 "#);
     assert_eq!(spec.entries.last().unwrap().path, "usr/bin/x");
@@ -171,7 +171,7 @@ fn bad_modes_are_refused() {
 
 #[test]
 fn paths_escaping_the_root_are_refused() {
-    for path in ["/../etc/passwd", "a/../../b", "..", "/"] {
+    for path in ["/../etc/passwd", "/a/../../b", "/..", "/", ""] {
         let e = bad(&format!(
             "name = \"a\"\n[[symlinks]]\npath = \"{path}\"\ntarget = \"x\"\n"
         ));
@@ -194,12 +194,12 @@ name = "a"
 path = "/bin/sh"
 text = ""
 [[symlinks]]
-path = "bin//sh"
+path = "//bin//sh"
 target = "busybox"
 "#);
     assert_eq!(
         e,
-        "t.toml: symlinks[0] \"bin//sh\": duplicate path: files[0] \"/bin/sh\" names it too"
+        "t.toml: symlinks[0] \"//bin//sh\": duplicate path: files[0] \"/bin/sh\" names it too"
     );
 }
 
@@ -384,4 +384,214 @@ fn tags_follow_the_reference_grammar() {
     for t in ["", ".x", "-x", "1+2", "a/b", "a:b", "é", &"a".repeat(129)] {
         assert!(!valid_tag(t), "{t}");
     }
+}
+
+#[test]
+fn a_stop_signal_docker_cannot_send_is_refused() {
+    let e = bad("name = \"a\"\n[config]\nStopSignal = \"SIGFOO\"\n");
+    assert_eq!(
+        e,
+        "t.toml: config.StopSignal: \"SIGFOO\" is not a signal: write a name like \"SIGTERM\" or \"SIGQUIT\", or a number from 1 to 64"
+    );
+    let spec = ok("name = \"a\"\n[config]\nStopSignal = \"SIGRTMIN+3\"\n");
+    assert_eq!(spec.config.stop_signal.as_deref(), Some("SIGRTMIN+3"));
+}
+
+#[test]
+fn relative_entry_paths_are_refused_with_the_absolute_one_to_write() {
+    for (table, key) in [
+        ("files", "text = \"\""),
+        ("dirs", ""),
+        ("symlinks", "target = \"x\""),
+    ] {
+        let e = bad(&format!(
+            "name = \"a\"\n[[{table}]]\npath = \"etc/x\"\n{key}\n"
+        ));
+        assert_eq!(
+            e,
+            format!("t.toml: {table}[0] \"etc/x\": path \"etc/x\" is relative: write it from the image root, \"/etc/x\"")
+        );
+    }
+}
+
+#[test]
+fn an_empty_platform_list_is_refused_and_a_missing_one_is_the_default() {
+    let e = bad("name = \"a\"\nplatforms = []\n");
+    assert_eq!(
+        e,
+        "t.toml: platforms: the list is empty: name at least one, e.g. [\"linux/amd64\"], or leave it out for linux/amd64"
+    );
+    assert!(ok("name = \"a\"\n").platforms.is_empty());
+}
+
+#[test]
+fn the_program_docker_runs_must_be_executable_when_the_image_holds_it() {
+    let e = bad(
+        "name = \"a\"\n[config]\nEntrypoint = [\"/app/hello\", \"x\"]\n[[files]]\npath = \"/app/hello\"\nhost = \"hello\"\n",
+    );
+    assert_eq!(
+        e,
+        "t.toml: config.Entrypoint[0] \"/app/hello\": files[0] \"/app/hello\" has mode 0644, which nobody may execute: give it mode = \"0755\""
+    );
+    // Through a symlink, and Cmd when Entrypoint is empty.
+    let e = bad(r#"
+name = "a"
+[config]
+Entrypoint = []
+Cmd = ["/bin/sh"]
+[[files]]
+path = "/bin/busybox"
+host = "/bin/busybox"
+mode = "0640"
+[[symlinks]]
+path = "/bin/sh"
+target = "busybox"
+"#);
+    assert_eq!(
+        e,
+        "t.toml: config.Cmd[0] \"/bin/sh\": files[0] \"/bin/busybox\" has mode 0640, which nobody may execute: give it mode = \"0755\""
+    );
+    let e = bad(
+        "name = \"a\"\n[config]\nCmd = [\"/app\"]\n[[files]]\npath = \"/app/x\"\ntext = \"\"\n",
+    );
+    assert_eq!(
+        e,
+        "t.toml: config.Cmd[0] \"/app\": parent of files[0] \"/app/x\" is a directory, not a program: name the program in it"
+    );
+    // Executable, not in the image (a volume may bring it), relative (PATH), Cmd behind an
+    // Entrypoint: all fine.
+    for config in [
+        "Entrypoint = [\"/x\"]",
+        "Entrypoint = [\"/y\"]",
+        "Entrypoint = [\"x\"]",
+        "Entrypoint = [\"/x\"]\nCmd = [\"/etc/conf\"]",
+    ] {
+        ok(&format!(
+            "name = \"a\"\n[config]\n{config}\n[[files]]\npath = \"/x\"\ntext = \"\"\nmode = \"0100\"\n[[files]]\npath = \"/etc/conf\"\ntext = \"\"\n"
+        ));
+    }
+}
+
+#[test]
+fn working_dir_and_volumes_must_not_be_files() {
+    let spec = |config: &str| {
+        format!("name = \"a\"\n[config]\n{config}\n[[files]]\npath = \"/etc/motd\"\ntext = \"\"\n[[symlinks]]\npath = \"/motd\"\ntarget = \"etc/motd\"\n")
+    };
+    let e = bad(&spec("WorkingDir = \"/etc/motd\""));
+    assert_eq!(
+        e,
+        "t.toml: config.WorkingDir \"/etc/motd\": files[0] \"/etc/motd\" is a file: Docker needs a directory here (it refuses to start the container)"
+    );
+    let e = bad(&spec("Volumes = [\"/data\", \"/motd\"]"));
+    assert!(
+        e.starts_with("t.toml: config.Volumes \"/motd\": files[0] \"/etc/motd\" is a file"),
+        "{e}"
+    );
+    ok(&spec(
+        "WorkingDir = \"/etc\"\nVolumes = [\"/data\", \"/etc\"]",
+    ));
+}
+
+#[test]
+fn host_is_a_path_or_one_path_per_platform() {
+    let spec = ok(r#"
+name = "a"
+[[files]]
+path = "/app"
+host = { "linux/amd64" = "app-amd64", "linux/arm64/v8" = "app-arm64" }
+"#);
+    let EntryKind::File {
+        source: Source::HostPerPlatform(paths),
+        ..
+    } = &spec.entries[0].kind
+    else {
+        panic!("{:?}", spec.entries[0]);
+    };
+    let arm64 = Platform::parse("linux/arm64").unwrap();
+    assert_eq!(paths[&arm64], "app-arm64");
+    assert_eq!(paths[&Platform::default_platform()], "app-amd64");
+    let usage = "host must be a path, or one path per platform: host = { \"linux/amd64\" = \"…\", \"linux/arm64\" = \"…\" }";
+    for (host, message) in [
+        ("\"\"".to_string(), usage.to_string()),
+        ("7".into(), usage.into()),
+        ("{}".into(), usage.into()),
+        (
+            "{ \"linux/amd64\" = 7 }".into(),
+            format!("host \"linux/amd64\": {usage}"),
+        ),
+        (
+            "{ \"linux/s390x\" = \"x\" }".into(),
+            "host \"linux/s390x\": unsupported platform \"linux/s390x\": use linux/amd64 or linux/arm64".into(),
+        ),
+        (
+            "{ \"linux/arm64\" = \"x\", \"linux/arm64/v8\" = \"y\" }".into(),
+            "host \"linux/arm64/v8\": this platform is named twice".into(),
+        ),
+    ] {
+        let e = bad(&format!(
+            "name = \"a\"\n[[files]]\npath = \"/app\"\nhost = {host}\n"
+        ));
+        assert_eq!(e, format!("t.toml: files[0] \"/app\": {message}"), "{host}");
+    }
+}
+
+#[test]
+fn type_errors_show_their_line_in_toml_words() {
+    let e = bad("name = \"a\"\n[config]\nEntrypoint = \"/x\"\n");
+    assert_eq!(
+        e,
+        "t.toml: line 3: invalid type: string \"/x\", expected an array, e.g. [\"a\", \"b\"] (at `Entrypoint = \"/x\"`)"
+    );
+    let e = bad("name = \"a\"\n[config]\nEnv = { A = \"b\" }\n");
+    assert_eq!(
+        e,
+        "t.toml: line 3: invalid type: table, expected an array, e.g. [\"a\", \"b\"] (at `Env = { A = \"b\" }`)"
+    );
+    let long = "x".repeat(100);
+    let e = bad(&format!("name = \"a\"\n[config]\nUser = [\"{long}\"]\n"));
+    assert!(
+        e.ends_with(&format!("(at `User = [\"{}…`)", &long[..51])),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_long_chain_of_links_is_not_called_a_loop_and_long_messages_are_cut() {
+    let mut text = String::from("name = \"a\"\n");
+    for i in 0..45 {
+        text.push_str(&format!(
+            "[[symlinks]]\npath = \"/l{i}\"\ntarget = \"l{}\"\n",
+            i + 1
+        ));
+    }
+    let e = bad(&text);
+    assert_eq!(
+        e,
+        "t.toml: symlinks[0] \"/l0\": more than 40 symlinks in a row, where Linux gives up (ELOOP): /l0 -> l1, /l1 -> l2, /l2 -> l3, /l3 -> l4, …: link to the end of the chain directly"
+    );
+    let mut text = String::from("name = \"a\"\n");
+    for i in 0..6 {
+        text.push_str(&format!(
+            "[[symlinks]]\npath = \"/r{i}\"\ntarget = \"r{}\"\n",
+            (i + 1) % 6
+        ));
+    }
+    let e = bad(&text);
+    assert_eq!(
+        e,
+        "t.toml: symlinks[0] \"/r0\": symlink loop: /r0 -> r1, /r1 -> r2, /r2 -> r3, /r3 -> r4, … (6 links)"
+    );
+}
+
+#[test]
+fn a_full_reference_as_name_says_where_tag_and_registry_go() {
+    for name in ["localhost:5000/app", "app:1.0", "app@sha256:00"] {
+        let e = bad(&format!("name = \"{name}\"\n"));
+        assert_eq!(
+            e,
+            format!("t.toml: name: invalid image name \"{name}\": use lower-case letters, digits and single . _ - / between them: a name holds no registry port, tag or digest (set version = … for a tag; the registry comes when pushing: skopeo copy oci-archive:… docker://host:port/<name>)")
+        );
+    }
+    let e = bad(&format!("name = \"{}\"\n", "A".repeat(100)));
+    assert!(e.len() < 200, "a long name is cut: {e}");
 }

@@ -33,7 +33,7 @@ fn out_files(dir: &Path) -> Vec<String> {
     names
 }
 
-const CASES: [(&str, &str, &str); 8] = [
+const CASES: [(&str, &str, &str); 11] = [
     (
         "missing",
         "[[files]]\npath = \"/app\"\nbuild = \"no-such-binary\"\nmode = \"0755\"\n",
@@ -68,6 +68,21 @@ const CASES: [(&str, &str, &str); 8] = [
         "badcreated",
         "[annotations]\n\"org.opencontainers.image.created\" = \"2024-02-30T00:00:00Z\"\n",
         "annotations \"org.opencontainers.image.created\": \"2024-02-30T00:00:00Z\" is not an RFC 3339 time (no such day)",
+    ),
+    (
+        "device",
+        "[[files]]\npath = \"/x\"\nhost = \"/dev/null\"\n",
+        "files[0] \"/x\": cannot read /dev/null: it is a character device: name a regular file",
+    ),
+    (
+        "noexec",
+        "[config]\nEntrypoint = [\"/app\"]\n[[files]]\npath = \"/app\"\ntext = \"#!/bin/sh\\n\"\n",
+        "config.Entrypoint[0] \"/app\": files[0] \"/app\" has mode 0644, which nobody may execute: give it mode = \"0755\"",
+    ),
+    (
+        "stopsignal",
+        "[config]\nStopSignal = \"SIGFOO\"\n",
+        "config.StopSignal: \"SIGFOO\" is not a signal",
     ),
     (
         "unknown",
@@ -132,7 +147,12 @@ fn a_bad_spec_never_touches_an_existing_archive_and_good_ones_still_build() {
     let out = kit(dir.path(), &[&bad, &good]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("(build it with `make static`)"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "(build it with `cargo build --profile release --target x86_64-unknown-linux-musl`, or give --target-dir)"
+        ),
+        "{stderr}"
+    );
     assert_eq!(
         std::fs::read(dir.path().join("out/app.tar")).unwrap(),
         b"previous archive"
@@ -190,5 +210,49 @@ fn two_specs_with_one_image_name_are_refused_and_bad_platforms_or_versions_are_u
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).lines().next(),
         Some("image-kit: --image-version \"1.0 beta\": a version is also a tag: up to 128 letters, digits, _ . and -, not starting with . or -")
+    );
+}
+
+#[test]
+fn odd_command_lines_are_usage_errors_with_status_2_and_version_answers() {
+    if !prereq::require(
+        kit_bin().exists(),
+        "target/release/image-kit (run `make images`)",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("a.toml");
+    std::fs::write(&spec, "name = \"a\"\n").unwrap();
+    let spec = spec.to_str().unwrap();
+    std::fs::write(dir.path().join("file"), b"").unwrap();
+    for args in [
+        &["--out", "file", spec][..],
+        &["--bogus", spec],
+        &["--out"],
+        &["-h"],
+        &[],
+        &["--out", "", spec],
+    ] {
+        let out = Command::new(kit_bin())
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("image-kit: "), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        2,
+        "nothing written beside the spec and the file"
+    );
+    let out = Command::new(kit_bin()).arg("--version").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("image-kit {}\n", e2e::kit::version())
     );
 }

@@ -214,3 +214,77 @@ fn multi_platform_index_survives_skopeo_a_registry_and_docker() {
     let _ = docker(&["rmi", &format!("weavewait:{TAG}")]);
     assert_eq!(arch, format!("{} amd64", manifests[0].config.digest));
 }
+
+/// A user's own multi-platform spec through the real `image-kit`: one host file for every
+/// platform is refused when it is a program for the other machine (Debian's amd64
+/// busybox-static in the arm64 image), with nothing written; one host file per platform
+/// puts each platform's program in its own layer.
+#[test]
+fn a_users_host_programs_go_to_their_own_platform_and_a_wrong_one_is_refused() {
+    let kit_bin = prereq::workspace_root().join("target/release/image-kit");
+    if !binaries_ready()
+        || !prereq::require(
+            kit_bin.exists(),
+            "target/release/image-kit (run `make images`)",
+        )
+        || !prereq::require(
+            Path::new("/bin/busybox").exists(),
+            "/bin/busybox (Debian package busybox-static)",
+        )
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = |spec: &str| {
+        std::fs::write(dir.path().join("app.toml"), spec).unwrap();
+        Command::new(&kit_bin)
+            .current_dir(dir.path())
+            .args(["--out", "out", "app.toml"])
+            .output()
+            .unwrap()
+    };
+    let head = "name = \"app\"\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n[config]\nEntrypoint = [\"/app\"]\n[[files]]\npath = \"/app\"\nmode = \"0755\"\n";
+
+    let out = run(&format!("{head}host = \"/bin/busybox\"\n"));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "image-kit: app.toml: files[0] \"/app\": is a program for x86-64, not for linux/arm64/v8: give one file per platform: host = { \"linux/amd64\" = \"…\", \"linux/arm64\" = \"…\" }\n"
+    );
+    assert!(!dir.path().join("out/app.tar").exists(), "no archive");
+
+    let (amd64, arm64) = (
+        prereq::static_bin("weavewait-example"),
+        arm64_bin("weavewait-example"),
+    );
+    let out = run(&format!(
+        "{head}host = {{ \"linux/amd64\" = {:?}, \"linux/arm64\" = {:?} }}\n",
+        amd64.display().to_string(),
+        arm64.display().to_string()
+    ));
+    assert!(out.status.success(), "{out:?}");
+    let archive = dir.path().join("out/app.tar");
+    let (index, manifests) = platform_manifests(&archive);
+    let files = kit::archive_files(&archive);
+    for (i, want) in [&amd64, &arm64].into_iter().enumerate() {
+        let layer = dir.path().join(format!("layer{i}.tar.gz"));
+        std::fs::write(&layer, &files[&blob_path(&manifests[i].layers[0].digest)]).unwrap();
+        let rootfs = dir.path().join(format!("rootfs{i}"));
+        std::fs::create_dir(&rootfs).unwrap();
+        let status = Command::new("tar")
+            .arg("-xzf")
+            .arg(&layer)
+            .arg("-C")
+            .arg(&rootfs)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let app = std::fs::read(rootfs.join("app")).unwrap();
+        let arch = &index.manifests[i].platform.as_ref().unwrap().architecture;
+        assert!(
+            app == std::fs::read(want).unwrap(),
+            "{arch}: /app is {}",
+            want.display()
+        );
+    }
+}
