@@ -56,12 +56,17 @@ impl fmt::Display for Ignored {
                  without it; leave out --network host (the default bridge, none or a user-defined \
                  network all get ethwe)"
             ),
-            Shared::Container(other) => write!(
+            Shared::Container(other) => {
+                // A full id reads as Docker shows ids.
+                let full_id = other.len() == 64 && other.bytes().all(|b| b.is_ascii_hexdigit());
+                let other = if full_id { &other[..12] } else { other };
+                write!(
                 f,
                 "WEAVE_CIDR {value:?} ignored: with network mode container:{other} the container \
                  shares the network namespace of container {other}, so the app starts at once and \
                  sees that container's interfaces; give the WEAVE_CIDR to {other} instead"
-            ),
+            )
+            }
         }
     }
 }
@@ -194,5 +199,17 @@ mod tests {
             shared.contains("give the WEAVE_CIDR to db instead"),
             "{shared}"
         );
+        // How compose's `network_mode: service:x` arrives: the id, shown short.
+        let id = "35f03a3bc120fa6a70a808c07f17f544ccdc50087b9fc9dfd428cc2a17d616f7";
+        let by_id = Ignored {
+            value: "10.2.1.1/24".into(),
+            shared: Shared::Container(id.into()),
+        }
+        .to_string();
+        assert!(
+            by_id.contains("container:35f03a3bc120 the container"),
+            "{by_id}"
+        );
+        assert!(!by_id.contains(id), "{by_id}");
     }
 }

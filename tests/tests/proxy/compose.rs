@@ -42,9 +42,10 @@ services:
     command: ["sh", "-c", "ip -4 -o addr show ethwe"]
 "#;
 
-/// Tries for 30 s; `$$` is compose's escape for the shell's `$`.
+/// Tries for 30 s, then stays a while for service c to join a's namespace; `$$` is
+/// compose's escape for the shell's `$`.
 const PING: &str = "i=0; until ping -c 1 -W 1 -I ethwe $$PEER >/dev/null 2>&1; do \
-                    i=$$((i+1)); [ $$i -lt 30 ] || exit 1; done; echo REACHED $$PEER";
+                    i=$$((i+1)); [ $$i -lt 30 ] || exit 1; done; echo REACHED $$PEER; sleep 3";
 
 /// True when Debian's docker-compose runs.
 fn compose_present() -> bool {
@@ -142,7 +143,8 @@ fn compose_services_reach_each_other_over_ethwe_and_down_leaves_nothing() {
     assert_eq!(entry, "null");
     assert!(logs(&c).contains("inet 10.255.23.11/24"), "c: {}", logs(&c));
     assert!(
-        p.log_text().contains("WEAVE_CIDR \"10.255.23.19/24\" ignored"),
+        p.log_text()
+            .contains("WEAVE_CIDR \"10.255.23.19/24\" ignored"),
         "{}",
         p.log_text()
     );
