@@ -22,7 +22,9 @@
 pub mod model;
 
 use waiter::netlink::{Dumps, NetlinkError};
-use waiter::readiness::{AddrEvent, IfAddr, LinkEvent, Readiness, IFA_F_TENTATIVE, IFF_UP};
+use waiter::readiness::{
+    AddrEvent, Expect, IfAddr, Iface, LinkEvent, Readiness, IFA_F_TENTATIVE, IFF_UP,
+};
 use waiter::wire::{self, Body, Message};
 
 /// Checks the properties above for one input; panics when one fails.
@@ -161,11 +163,20 @@ const START_STATES: [(&str, StartState); 6] = [
     }),
 ];
 
-/// A table awaiting `ethwe` whose link dump (sequence number 1) has been asked for.
+/// A table awaiting `ethwe` whose link dump (sequence number 1) has been asked for: with
+/// these exact addresses, or any IPv4 address when there are none.
 fn dumping(expected: Vec<IfAddr>) -> State {
     let mut dumps = Dumps::new();
     dumps.start();
-    (dumps, Readiness::new("ethwe", expected))
+    let expected = if expected.is_empty() {
+        vec![Expect::AnyIpv4]
+    } else {
+        expected.into_iter().map(Expect::Addr).collect()
+    };
+    (
+        dumps,
+        Readiness::new(Iface::Named("ethwe".into()), expected),
+    )
 }
 
 /// A table after both dumps: `lo` up with 127.0.0.1/8, `ethwe` with these flags and

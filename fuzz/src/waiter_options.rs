@@ -24,7 +24,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use waiter::cidr::{self, WeaveCidr};
 use waiter::options::{self, Action, Options};
-use waiter::readiness::IfAddr;
+use waiter::readiness::{Expect, IfAddr, Iface};
 
 /// Checks the properties above for one input; panics when one fails.
 pub fn check(data: &[u8]) {
@@ -63,12 +63,23 @@ pub fn check(data: &[u8]) {
             if let (false, Some(value)) = (addr_given, &weave_cidr) {
                 let asked = cidr::parse(value).expect("an invalid WEAVE_CIDR is a usage error");
                 assert_ne!(asked, WeaveCidr::None, "waits for WEAVE_CIDR=none");
-                let from_grammar: Vec<IfAddr> = asked
-                    .expected_addrs()
-                    .into_iter()
-                    .map(IfAddr::from)
+                // Every exact item is awaited as that address and prefix, in order, once;
+                // no other exact address is.
+                let mut from_grammar: Vec<IfAddr> = Vec::new();
+                for a in asked.expected_addrs().into_iter().map(IfAddr::from) {
+                    if !from_grammar.contains(&a) {
+                        from_grammar.push(a);
+                    }
+                }
+                let awaited: Vec<IfAddr> = o
+                    .expected
+                    .iter()
+                    .filter_map(|e| match e {
+                        Expect::Addr(a) => Some(*a),
+                        _ => None,
+                    })
                     .collect();
-                assert_eq!(o.expected, from_grammar, "WEAVE_CIDR={value:?}");
+                assert_eq!(awaited, from_grammar, "WEAVE_CIDR={value:?}");
             }
         }
         Ok(Action::Exec(_)) => {
@@ -130,22 +141,31 @@ fn check_command(words: &[OsString], command: &[OsString]) {
 }
 
 fn check_wait(o: &Options) {
-    let name = o.iface.as_bytes();
-    assert!(
-        (1..=15).contains(&name.len())
-            && name != b"."
-            && name != b".."
-            && !name
-                .iter()
-                .any(|&b| b == b'/' || b == b':' || b.is_ascii_whitespace()),
-        "interface name {:?}",
-        o.iface
-    );
+    if let Iface::Named(name) = &o.iface {
+        let name = name.as_bytes();
+        assert!(
+            (1..=15).contains(&name.len())
+                && name != b"."
+                && name != b".."
+                && !name
+                    .iter()
+                    .any(|&b| b == b'/' || b == b':' || b.is_ascii_whitespace()),
+            "interface name {:?}",
+            o.iface
+        );
+    }
+    assert!(!o.expected.is_empty(), "nothing to wait for");
     assert!(o.timeout.is_none_or(|t| !t.is_zero()));
     assert_eq!(o.timeout_text, o.timeout_text.trim());
-    for a in &o.expected {
-        let max = if a.addr.is_ipv4() { 32 } else { 128 };
-        assert!(a.prefix <= max, "{a}");
+    for e in &o.expected {
+        match e {
+            Expect::Addr(a) => {
+                let max = if a.addr.is_ipv4() { 32 } else { 128 };
+                assert!(a.prefix <= max, "{a}");
+            }
+            Expect::Ipv4In(subnets) => assert!(!subnets.is_empty(), "{e:?}"),
+            Expect::AnyIpv4 => {}
+        }
     }
 }
 

@@ -250,7 +250,7 @@ impl Adapter {
         self.containers.push(name.to_string());
     }
 
-    /// A create body like the Docker CLI sends (REFERENCE.md), labelled for this adapter.
+    /// A create body like the Docker CLI sends (docs/design.md §6), labelled for this adapter.
     pub fn create_body(&self, env: &[&str], cmd: &[&str], network_mode: &str) -> Value {
         json!({
             "Hostname": "", "User": "", "AttachStdin": false, "AttachStdout": false,

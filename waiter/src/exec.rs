@@ -27,7 +27,7 @@ pub struct ExecError {
     pub message: String,
 }
 
-/// The files to try, in order, for `file` (argv[0]) under `path` (the `PATH` value, or
+/// The files to try, in order, for `file` (`argv[0]`) under `path` (the `PATH` value, or
 /// `None` when unset): `file` itself when it contains a `/`, else `dir/file` for each
 /// `PATH` entry (an empty entry is the current directory, as in POSIX).
 pub fn candidates(file: &OsStr, path: Option<&OsStr>) -> Vec<PathBuf> {
@@ -47,7 +47,7 @@ pub fn candidates(file: &OsStr, path: Option<&OsStr>) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Replaces this process with `command` (`command[0]` is the file and argv[0]); returns
+/// Replaces this process with `command` (`command[0]` is the file and `argv[0]`); returns
 /// only on failure. The caller has restored the signal state; our fds are `O_CLOEXEC`.
 pub fn exec(command: &[OsString]) -> ExecError {
     let Some(file) = command.first() else {

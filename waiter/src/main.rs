@@ -7,7 +7,7 @@ use std::process::exit;
 use std::time::Instant;
 
 use waiter::options::{self, Action, Options};
-use waiter::readiness::IfAddr;
+use waiter::readiness::{Iface, Readiness, Ready};
 use waiter::signals::{self, Blocked};
 use waiter::wait::{self, Outcome};
 use waiter::{exec, NETLINK_FAILURE, TIMED_OUT};
@@ -16,8 +16,8 @@ fn main() {
     let started = Instant::now();
     let opts = parse_options();
     let blocked = block_signals();
-    let (addrs, resyncs) = wait_until_ready(&opts, &blocked);
-    report(&opts, started, &addrs, resyncs);
+    let (ready, resyncs) = wait_until_ready(&opts, &blocked);
+    report(&opts, started, &ready, resyncs);
     restore_signals(blocked);
     exec_command(&opts.command)
 }
@@ -39,29 +39,37 @@ fn block_signals() -> Blocked {
     signals::block().unwrap_or_else(|e| fail(NETLINK_FAILURE, &format!("signals: {e}")))
 }
 
-/// Netlink until ready (the usable addresses, and how often lost events forced a re-dump),
-/// or exit: 128+n on a signal, 124 on timeout, 1 on a netlink failure.
-fn wait_until_ready(opts: &Options, blocked: &Blocked) -> (Vec<IfAddr>, u32) {
-    let outcome = wait::until_ready(&opts.iface, opts.expected.clone(), opts.timeout, blocked)
+/// Netlink until ready (the links and their usable addresses, and how often lost events
+/// forced a re-dump), or exit: 128+n on a signal, 124 on timeout (saying what is missing),
+/// 1 on a netlink failure.
+fn wait_until_ready(opts: &Options, blocked: &Blocked) -> (Ready, u32) {
+    let state = Readiness::new(opts.iface.clone(), opts.expected.clone());
+    let outcome = wait::until_ready(state, opts.timeout, blocked)
         .unwrap_or_else(|e| fail(NETLINK_FAILURE, &e.to_string()));
     // A signal that raced with readiness still wins: nothing has run yet.
     if let Ok(Some(signal)) = wait::pending(blocked) {
         exit(signals::exit_status(signal));
     }
     match outcome {
-        Outcome::Ready { addrs, resyncs } => (addrs, resyncs),
+        Outcome::Ready { ready, resyncs } => (ready, resyncs),
         Outcome::Signal(signal) => exit(signals::exit_status(signal)),
-        Outcome::TimedOut => fail(
-            TIMED_OUT,
-            &format!("{} not ready after {} s", opts.iface, opts.timeout_text),
-        ),
+        Outcome::TimedOut { why } => {
+            let what = match &opts.iface {
+                Iface::Named(name) => format!("{name} not ready"),
+                Iface::Any => "no interface ready".to_string(),
+            };
+            fail(
+                TIMED_OUT,
+                &format!("{what} after {} s: {why}", opts.timeout_text),
+            )
+        }
     }
 }
 
-/// With `--verbose`: one line with the wait time and the addresses.
-fn report(opts: &Options, started: Instant, addrs: &[IfAddr], resyncs: u32) {
+/// With `--verbose`: one line with the wait time, the links and their addresses.
+fn report(opts: &Options, started: Instant, ready: &Ready, resyncs: u32) {
     if opts.verbose {
-        let addrs: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+        let addrs: Vec<String> = ready.addrs.iter().map(ToString::to_string).collect();
         let resynced = match resyncs {
             0 => String::new(),
             n => format!(" ({n} re-dumps after lost netlink events)"),
@@ -70,7 +78,7 @@ fn report(opts: &Options, started: Instant, addrs: &[IfAddr], resyncs: u32) {
         let us = started.elapsed().as_micros();
         eprintln!(
             "wait-for-weave: {} ready after {}.{:03} ms with {}{resynced}",
-            opts.iface,
+            ready.links.join(", "),
             us / 1000,
             us % 1000,
             addrs.join(" ")

@@ -395,7 +395,11 @@ impl AsFd for Watch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::readiness::{AddrEvent, IfAddr, LinkEvent, IFF_UP};
+    use crate::readiness::{AddrEvent, IfAddr, Iface, LinkEvent, IFF_UP};
+
+    fn awaiting(name: &str) -> Readiness {
+        Readiness::new(Iface::Named(name.to_string()), vec![])
+    }
 
     fn msg(seq: u32, body: Body) -> Message {
         Message {
@@ -441,7 +445,7 @@ mod tests {
 
     #[test]
     fn links_then_addresses_then_synced() {
-        let (mut d, mut s) = (Dumps::new(), Readiness::new("ethwe", vec![]));
+        let (mut d, mut s) = (Dumps::new(), awaiting("ethwe"));
         dumped(&mut d, &mut s);
         assert!(s.is_ready());
         assert_eq!(d.resyncs(), 0);
@@ -449,7 +453,7 @@ mod tests {
 
     #[test]
     fn done_or_error_with_another_sequence_number_does_not_end_a_dump() {
-        let (mut d, mut s) = (Dumps::new(), Readiness::new("ethwe", vec![]));
+        let (mut d, mut s) = (Dumps::new(), awaiting("ethwe"));
         let links = d.start();
         assert_eq!(links.seq, 1);
         for other in [0, 2, 1000] {
@@ -463,8 +467,8 @@ mod tests {
 
     #[test]
     fn events_with_our_sequence_number_are_state_updates() {
-        let (mut d, mut s) = (Dumps::new(), Readiness::new("ethwe", vec![]));
-        dumped(&mut d, &mut Readiness::new("x", vec![]));
+        let (mut d, mut s) = (Dumps::new(), awaiting("ethwe"));
+        dumped(&mut d, &mut awaiting("x"));
         // A notification caused by another process's request numbered like ours.
         d.on_message(msg(1, ethwe_up()), &mut s).unwrap();
         d.on_message(msg(2, ethwe_addr()), &mut s).unwrap();
@@ -474,7 +478,7 @@ mod tests {
 
     #[test]
     fn overflow_during_a_dump_starts_over_when_it_ends() {
-        let (mut d, mut s) = (Dumps::new(), Readiness::new("ethwe", vec![]));
+        let (mut d, mut s) = (Dumps::new(), awaiting("ethwe"));
         let links = d.start();
         d.on_message(msg(links.seq, ethwe_up()), &mut s).unwrap();
         assert_eq!(d.on_overflow(&mut s), None, "a dump is still running");
@@ -497,7 +501,7 @@ mod tests {
 
     #[test]
     fn overflow_when_synced_drops_the_table_and_dumps_again() {
-        let (mut d, mut s) = (Dumps::new(), Readiness::new("ethwe", vec![]));
+        let (mut d, mut s) = (Dumps::new(), awaiting("ethwe"));
         dumped(&mut d, &mut s);
         assert!(s.is_ready());
         let again = d.on_overflow(&mut s).unwrap();
@@ -517,7 +521,7 @@ mod tests {
 
     #[test]
     fn interrupted_dump_is_run_again() {
-        let (mut d, mut s) = (Dumps::new(), Readiness::new("ethwe", vec![]));
+        let (mut d, mut s) = (Dumps::new(), awaiting("ethwe"));
         let links = d.start();
         let mut m = msg(links.seq, ethwe_up());
         m.dump_interrupted = true;
@@ -536,7 +540,7 @@ mod tests {
 
     #[test]
     fn busy_dump_is_retried_after_the_next_datagram() {
-        let (mut d, mut s) = (Dumps::new(), Readiness::new("ethwe", vec![]));
+        let (mut d, mut s) = (Dumps::new(), awaiting("ethwe"));
         let links = d.start();
         let busy = Body::Error { errno: libc::EBUSY };
         assert_eq!(d.on_message(msg(links.seq, busy), &mut s).unwrap(), None);
@@ -552,7 +556,7 @@ mod tests {
 
     #[test]
     fn a_request_that_could_not_be_sent_waits_for_a_retry() {
-        let (mut d, mut s) = (Dumps::new(), Readiness::new("ethwe", vec![]));
+        let (mut d, mut s) = (Dumps::new(), awaiting("ethwe"));
         let links = d.start();
         d.send_failed(links);
         assert!(d.has_retry());
@@ -569,7 +573,7 @@ mod tests {
 
     #[test]
     fn other_dump_errors_are_failures() {
-        let (mut d, mut s) = (Dumps::new(), Readiness::new("ethwe", vec![]));
+        let (mut d, mut s) = (Dumps::new(), awaiting("ethwe"));
         let links = d.start();
         let err = d
             .on_message(msg(links.seq, Body::Error { errno: libc::EPERM }), &mut s)

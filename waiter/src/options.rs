@@ -1,4 +1,4 @@
-//! The command line and its environment equivalents (DESIGN §2).
+//! The command line and its environment equivalents (docs/design.md §2).
 //!
 //! `wait-for-weave [OPTIONS] [--] COMMAND [ARG...]`: options are read only before the first
 //! word that is not an option (or up to `--`); from there on every word belongs to the
@@ -13,11 +13,14 @@ use std::time::Duration;
 
 use argh::FromArgs;
 
-use crate::cidr::{self, WeaveCidr};
-use crate::readiness::IfAddr;
+use crate::cidr::{self, quote, CidrItem, Ipv4Cidr, WeaveCidr};
+use crate::readiness::{Expect, IfAddr, Iface};
 
 /// Environment variable naming the interface (`--iface`).
 pub const ENV_IFACE: &str = "WAIT_FOR_WEAVE_IFACE";
+/// Environment variable giving the subnets `net:default` allocates from
+/// (`--default-subnet`), separated by whitespace.
+pub const ENV_DEFAULT_SUBNET: &str = "WAIT_FOR_WEAVE_DEFAULT_SUBNET";
 /// Environment variable giving the timeout in seconds (`--timeout`).
 pub const ENV_TIMEOUT: &str = "WAIT_FOR_SECONDS";
 /// `WAIT_FOR_WEAVE_SKIP=yes`: exec the command without waiting.
@@ -26,13 +29,15 @@ pub const ENV_SKIP: &str = "WAIT_FOR_WEAVE_SKIP";
 pub const ENV_QUIT: &str = "WAIT_FOR_WEAVE_QUIT";
 /// The interface awaited by default.
 pub const DEFAULT_IFACE: &str = "ethwe";
+/// The `--iface` value meaning "any link that carries the expected addresses".
+pub const ANY_IFACE: &str = "any";
 /// Exit status of a usage error.
 pub const USAGE: i32 = 2;
 
 /// The usage line, shown with errors.
 pub const USAGE_LINE: &str = "usage: wait-for-weave [OPTIONS] [--] COMMAND [ARG...]";
 
-const VALUE_OPTIONS: [&str; 3] = ["--iface", "--addr", "--timeout"];
+const VALUE_OPTIONS: [&str; 4] = ["--iface", "--addr", "--default-subnet", "--timeout"];
 
 #[derive(FromArgs)]
 /// Run COMMAND once the network interface is up with its addresses.
@@ -41,9 +46,13 @@ const VALUE_OPTIONS: [&str; 3] = ["--iface", "--addr", "--timeout"];
     note = "Options are read only before COMMAND; every word from COMMAND on is passed \
             verbatim.\n\
             Ready: the interface exists, is up, and carries every --addr (default: the \
-            exact a.b.c.d/n and ip:a.b.c.d/n items of WEAVE_CIDR), or, when no address is \
-            expected, any IPv4 address.\n\n\
+            exact a.b.c.d/n and ip:a.b.c.d/n items of WEAVE_CIDR) and, for each \
+            net:a.b.c.d/n item, an IPv4 address inside that subnet; for net:default and \
+            an empty or absent WEAVE_CIDR, an IPv4 address (inside --default-subnet \
+            when given). With --iface any: each of those on some up link other than \
+            loopback, whatever its name.\n\n\
             Environment: WAIT_FOR_WEAVE_IFACE (--iface), WEAVE_CIDR (default for --addr), \
+            WAIT_FOR_WEAVE_DEFAULT_SUBNET (--default-subnet, separated by spaces), \
             WAIT_FOR_SECONDS (--timeout), WAIT_FOR_WEAVE_SKIP=yes (exec without waiting; \
             so does WEAVE_CIDR=none without --addr), WAIT_FOR_WEAVE_QUIT=yes (exit 0 at once).",
     error_code(1, "netlink failure"),
@@ -54,13 +63,19 @@ const VALUE_OPTIONS: [&str; 3] = ["--iface", "--addr", "--timeout"];
     error_code(128, "+ N: ended by signal N while waiting (SIGTERM: 143)")
 )]
 struct Args {
-    /// interface to wait for (default: $WAIT_FOR_WEAVE_IFACE, else ethwe)
+    /// interface to wait for, or "any" for any link but loopback that carries the
+    /// addresses (default: $WAIT_FOR_WEAVE_IFACE, else ethwe)
     #[argh(option)]
     iface: Option<String>,
-    /// address the interface must carry: a.b.c.d/n, ip:a.b.c.d/n or an IPv6 address/n;
-    /// repeatable
+    /// address the interface must carry: a.b.c.d/n, ip:a.b.c.d/n or a global or
+    /// unique-local IPv6 address/n; repeatable
     #[argh(option)]
     addr: Vec<String>,
+    /// subnet a.b.c.d/n that net:default and an empty WEAVE_CIDR allocate from, e.g. a
+    /// Docker network's; repeatable (default: $WAIT_FOR_WEAVE_DEFAULT_SUBNET, else any
+    /// IPv4 address will do)
+    #[argh(option)]
+    default_subnet: Vec<String>,
     /// give up after this many seconds, with status 124 (default: $WAIT_FOR_SECONDS, else
     /// wait forever; 0 means forever)
     #[argh(option)]
@@ -80,23 +95,6 @@ struct Args {
 
 /// What to wait for and what to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Options {
-    /// The interface name (1 to 15 bytes).
-    pub iface: String,
-    /// Every address the interface must carry; empty = any IPv4 address.
-    pub expected: Vec<IfAddr>,
-    /// Give up after this long; `None` = wait forever.
-    pub timeout: Option<Duration>,
-    /// The timeout as the user wrote it, for the timeout message.
-    pub timeout_text: String,
-    /// Print the `ready after` line.
-    pub verbose: bool,
-    /// The command: file (also argv[0]) and arguments, verbatim.
-    pub command: Vec<OsString>,
-}
-
-/// What the waiter does.
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Wait, then exec.
     Wait(Options),
@@ -107,6 +105,23 @@ pub enum Action {
     Quit,
     /// `--help` or `--version`: print this to stdout and exit 0.
     Print(String),
+}
+
+/// What to wait for and what to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// The link to wait for, or any.
+    pub iface: Iface,
+    /// What the link(s) must carry, without duplicates, never empty.
+    pub expected: Vec<Expect>,
+    /// Give up after this long; `None` = wait forever.
+    pub timeout: Option<Duration>,
+    /// The timeout as the user wrote it, for the timeout message.
+    pub timeout_text: String,
+    /// Print the `ready after` line.
+    pub verbose: bool,
+    /// The command: file (also `argv[0]`) and arguments, verbatim.
+    pub command: Vec<OsString>,
 }
 
 /// A usage error (exit status 2): the message names the bad input and the fix.
@@ -121,7 +136,7 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// Parses `argv` (including argv[0]) with `env` looking up environment variables.
+/// Parses `argv` (including `argv[0]`) with `env` looking up environment variables.
 pub fn parse(
     argv: Vec<OsString>,
     env: impl Fn(&str) -> Option<OsString>,
@@ -169,30 +184,15 @@ pub fn parse(
         return Ok(Action::Exec(command));
     }
 
-    let iface = match args.iface {
-        Some(name) => name,
-        None => env_string(&env, ENV_IFACE)?.unwrap_or_else(|| DEFAULT_IFACE.to_string()),
+    let (iface, iface_source) = iface(args.iface, &env)?;
+    let default = default_expectation(&args.default_subnet, &env)?;
+    let Some((expected, asked)) = expectations(&args.addr, &env, &default)? else {
+        // WEAVE_CIDR=none: nothing will ever attach, so waiting could only end in a timeout.
+        return Ok(Action::Exec(command));
     };
-    check_iface(&iface)?;
-    let expected = if args.addr.is_empty() {
-        match env_string(&env, cidr::ENV_NAME)? {
-            Some(value) => match cidr::parse(&value).map_err(|e| UsageError(e.to_string()))? {
-                // `none`: nothing will ever attach, so waiting could only end in a timeout.
-                WeaveCidr::None => return Ok(Action::Exec(command)),
-                asked => asked
-                    .expected_addrs()
-                    .into_iter()
-                    .map(IfAddr::from)
-                    .collect(),
-            },
-            None => Vec::new(),
-        }
-    } else {
-        args.addr
-            .iter()
-            .map(|a| parse_addr(a))
-            .collect::<Result<_, _>>()?
-    };
+    if iface == Iface::Any && expected.contains(&Expect::AnyIpv4) {
+        return Err(any_needs_a_subnet(iface_source, &asked));
+    }
     let (timeout, timeout_text) = match args.timeout {
         Some(text) => (parse_timeout("--timeout", &text)?, text),
         None => match env_string(&env, ENV_TIMEOUT)? {
@@ -208,6 +208,118 @@ pub fn parse(
         verbose: args.verbose,
         command,
     }))
+}
+
+/// What `net:default` (and an empty or absent `WEAVE_CIDR`) waits for: an IPv4 address
+/// inside the default subnets when they are given, else any IPv4 address.
+fn default_expectation(
+    options: &[String],
+    env: &impl Fn(&str) -> Option<OsString>,
+) -> Result<Expect, UsageError> {
+    let (words, source): (Vec<String>, &str) = if options.is_empty() {
+        let value = env_string(env, ENV_DEFAULT_SUBNET)?.unwrap_or_default();
+        (
+            value.split_whitespace().map(str::to_string).collect(),
+            ENV_DEFAULT_SUBNET,
+        )
+    } else {
+        (options.to_vec(), "--default-subnet")
+    };
+    if words.is_empty() {
+        return Ok(Expect::AnyIpv4);
+    }
+    let subnets = words
+        .iter()
+        .map(|w| {
+            cidr::parse_subnet(w)
+                .map_err(|why| UsageError(format!("invalid {source} {}: {why}", quote(w))))
+        })
+        .collect::<Result<Vec<Ipv4Cidr>, _>>()?;
+    Ok(Expect::Ipv4In(subnets))
+}
+
+/// The interface from `--iface`, else the environment, else `ethwe`, and where it came
+/// from (`--iface`, the variable's name, or nothing for the default).
+fn iface(
+    option: Option<String>,
+    env: &impl Fn(&str) -> Option<OsString>,
+) -> Result<(Iface, &'static str), UsageError> {
+    let (name, source) = match option {
+        Some(name) => (name, "--iface"),
+        None => match env_string(env, ENV_IFACE)? {
+            Some(name) => (name, ENV_IFACE),
+            None => (DEFAULT_IFACE.to_string(), ""),
+        },
+    };
+    if name == ANY_IFACE {
+        return Ok((Iface::Any, source));
+    }
+    check_iface(source, &name)?;
+    Ok((Iface::Named(name), source))
+}
+
+/// What to wait for: the `--addr` addresses, else the `WEAVE_CIDR` items, else one default
+/// allocation; with the words saying where that came from, for messages. `None` for
+/// `WEAVE_CIDR=none`.
+fn expectations(
+    addrs: &[String],
+    env: &impl Fn(&str) -> Option<OsString>,
+    default: &Expect,
+) -> Result<Option<(Vec<Expect>, String)>, UsageError> {
+    if !addrs.is_empty() {
+        let addrs = addrs
+            .iter()
+            .map(|a| parse_addr(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(Some((
+            dedup(addrs.into_iter().map(Expect::Addr)),
+            String::new(),
+        )));
+    }
+    let Some(value) = env_string(env, cidr::ENV_NAME)? else {
+        let asked = format!("no {} and no --addr", cidr::ENV_NAME);
+        return Ok(Some((vec![default.clone()], asked)));
+    };
+    let items = match cidr::parse(&value).map_err(|e| UsageError(e.to_string()))? {
+        WeaveCidr::None => return Ok(None),
+        WeaveCidr::Attach(items) if items.is_empty() => vec![CidrItem::NetDefault],
+        WeaveCidr::Attach(items) => items,
+    };
+    let expected = dedup(items.iter().map(|item| match item {
+        CidrItem::Ip(c) => Expect::Addr(IfAddr::from(*c)),
+        CidrItem::Net(subnet) => Expect::Ipv4In(vec![*subnet]),
+        CidrItem::NetDefault => default.clone(),
+    }));
+    Ok(Some((
+        expected,
+        format!("{} {}", cidr::ENV_NAME, quote(&value)),
+    )))
+}
+
+fn dedup(all: impl Iterator<Item = Expect>) -> Vec<Expect> {
+    let mut unique: Vec<Expect> = Vec::new();
+    for e in all {
+        if !unique.contains(&e) {
+            unique.push(e);
+        }
+    }
+    unique
+}
+
+/// `--iface any` with "any IPv4 address": Docker's own `eth0`, there from the start, would
+/// do at once. Which subnet the address comes from must be said.
+fn any_needs_a_subnet(iface_source: &str, asked: &str) -> UsageError {
+    let iface = match iface_source {
+        "--iface" => "--iface any",
+        _ => "WAIT_FOR_WEAVE_IFACE=any",
+    };
+    UsageError(format!(
+        "{iface} with {asked} waits for any IPv4 address, and an interface that was already \
+         there (such as Docker's eth0) would do at once; set {ENV_DEFAULT_SUBNET} (or \
+         --default-subnet) to the subnet the address comes from, e.g. 10.255.0.0/16, ask \
+         for net:SUBNET or exact addresses in {}, or name the interface with --iface",
+        cidr::ENV_NAME
+    ))
 }
 
 /// `--help` with the usage line of the errors (argh derives `[--iface <iface>] …
@@ -241,8 +353,8 @@ fn split(words: Vec<OsString>) -> Result<(Vec<String>, Vec<OsString>), UsageErro
         }
         let text = word.into_string().map_err(|w| {
             UsageError(format!(
-                "option word {:?} is not valid UTF-8",
-                w.to_string_lossy()
+                "option word {} is not valid UTF-8",
+                quote(&w.to_string_lossy())
             ))
         })?;
         if expects_value {
@@ -273,14 +385,15 @@ fn env_string(
         Some(v) if v.is_empty() && name != cidr::ENV_NAME => Ok(None),
         Some(v) => v.into_string().map(Some).map_err(|v| {
             UsageError(format!(
-                "{name} {:?} is not valid UTF-8",
-                v.to_string_lossy()
+                "{name} {} is not valid UTF-8",
+                quote(&v.to_string_lossy())
             ))
         }),
     }
 }
 
-fn check_iface(name: &str) -> Result<(), UsageError> {
+/// `source` is where the name came from (`--iface` or the environment variable).
+fn check_iface(source: &str, name: &str) -> Result<(), UsageError> {
     let bad = name.is_empty()
         || name.len() > 15
         || name == "."
@@ -290,26 +403,35 @@ fn check_iface(name: &str) -> Result<(), UsageError> {
             .any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace());
     if bad {
         return Err(UsageError(format!(
-            "invalid interface name {name:?}: give 1 to 15 bytes without '/', ':' or spaces \
-             (--iface or {ENV_IFACE})"
+            "invalid {source} {}: give an interface name of 1 to 15 bytes without '/', ':' \
+             or spaces, or {ANY_IFACE}",
+            quote(name)
         )));
     }
     Ok(())
 }
 
 /// One `--addr`: an exact IPv4 address as in WEAVE_CIDR (`a.b.c.d/n`, `ip:a.b.c.d/n`) or
-/// an IPv6 address with its prefix (`fd00::1/64`).
+/// an IPv6 address with its prefix (`fd00::1/64`). IPv6 addresses no interface can make
+/// ready are refused: link-local (never counted), multicast, loopback and unspecified.
 fn parse_addr(text: &str) -> Result<IfAddr, UsageError> {
-    let fail = |why: &str| UsageError(format!("invalid --addr {text:?}: {why}"));
+    let fail = |why: &str| UsageError(format!("invalid --addr {}: {why}", quote(text)));
     if let Some((addr, prefix)) = text.split_once('/') {
         if let Ok(addr) = addr.parse::<Ipv6Addr>() {
-            return match prefix.parse::<u8>() {
-                Ok(p) if p <= 128 && !prefix.starts_with('+') => Ok(IfAddr {
-                    addr: addr.into(),
-                    prefix: p,
-                }),
-                _ => Err(fail("the IPv6 prefix must be a number from 0 to 128")),
+            let prefix = match prefix.parse::<u8>() {
+                Ok(p) if p <= 128 && !prefix.starts_with('+') => p,
+                _ => return Err(fail("the IPv6 prefix must be a number from 0 to 128")),
             };
+            if let Some(what) = never_ready_ipv6(addr) {
+                return Err(fail(&format!(
+                    "{what}, so it can never make the interface ready; give a global or \
+                     unique-local IPv6 address, e.g. fd00::51/64"
+                )));
+            }
+            return Ok(IfAddr {
+                addr: addr.into(),
+                prefix,
+            });
         }
     }
     cidr::parse_exact(text)
@@ -317,12 +439,29 @@ fn parse_addr(text: &str) -> Result<IfAddr, UsageError> {
         .map_err(|why| fail(&format!("{why} (or an IPv6 address/n)")))
 }
 
+/// Why an interface can never be ready with this IPv6 address, if it cannot.
+fn never_ready_ipv6(addr: Ipv6Addr) -> Option<&'static str> {
+    let first = addr.segments()[0];
+    if first & 0xffc0 == 0xfe80 {
+        Some("fe80::/10 is link-local, which never counts (every link has one)")
+    } else if first & 0xff00 == 0xff00 {
+        Some("ff00::/8 is multicast, never an interface's own address")
+    } else if addr == Ipv6Addr::LOCALHOST {
+        Some("::1 is loopback, kept to lo")
+    } else if addr == Ipv6Addr::UNSPECIFIED {
+        Some(":: is the unspecified address")
+    } else {
+        None
+    }
+}
+
 /// Seconds as `N` or `N.F` (decimal digits, up to nanoseconds), without floating point:
 /// float parsing and formatting would add tens of KB to the static binary.
 fn parse_timeout(source: &str, text: &str) -> Result<Option<Duration>, UsageError> {
     let fail = || {
         UsageError(format!(
-            "invalid {source} {text:?}: give a number of seconds, e.g. 30 or 0.5 (0 = wait forever)"
+            "invalid {source} {}: give a number of seconds, e.g. 30 or 0.5 (0 = wait forever)",
+            quote(text)
         ))
     };
     let t = text.trim();
@@ -355,326 +494,4 @@ pub fn display_command(command: &[OsString]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-    use std::os::unix::ffi::OsStringExt;
-
-    fn os(words: &[&str]) -> Vec<OsString> {
-        words.iter().map(OsString::from).collect()
-    }
-
-    fn run(words: &[&str], env: &[(&str, &str)]) -> Result<Action, UsageError> {
-        let env: HashMap<String, OsString> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), OsString::from(v)))
-            .collect();
-        let mut argv = os(&["wait-for-weave"]);
-        argv.extend(os(words));
-        parse(argv, |k| env.get(k).cloned())
-    }
-
-    fn wait(words: &[&str], env: &[(&str, &str)]) -> Options {
-        match run(words, env) {
-            Ok(Action::Wait(o)) => o,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    fn addr(s: &str) -> IfAddr {
-        let (a, p) = s.split_once('/').unwrap();
-        IfAddr {
-            addr: a.parse().unwrap(),
-            prefix: p.parse().unwrap(),
-        }
-    }
-
-    #[test]
-    fn defaults() {
-        let o = wait(&["app"], &[]);
-        assert_eq!(o.iface, "ethwe");
-        assert_eq!(o.expected, vec![]);
-        assert_eq!(o.timeout, None);
-        assert!(!o.verbose);
-        assert_eq!(o.command, os(&["app"]));
-    }
-
-    #[test]
-    fn options_end_at_the_first_command_word() {
-        let o = wait(
-            &[
-                "-v", "--iface", "weave1", "sh", "-c", "--help", "--", "--iface", "x",
-            ],
-            &[],
-        );
-        assert!(o.verbose);
-        assert_eq!(o.iface, "weave1");
-        assert_eq!(o.command, os(&["sh", "-c", "--help", "--", "--iface", "x"]));
-    }
-
-    #[test]
-    fn double_dash_ends_options_and_is_not_passed_on() {
-        let o = wait(&["--timeout", "3", "--", "-weird", "--"], &[]);
-        assert_eq!(o.command, os(&["-weird", "--"]));
-        assert_eq!(o.timeout, Some(Duration::from_secs(3)));
-        let o = wait(&["--", "--"], &[]);
-        assert_eq!(o.command, os(&["--"]));
-    }
-
-    #[test]
-    fn values_may_look_like_options_or_commands() {
-        let o = wait(&["--iface", "-x", "app"], &[]);
-        assert_eq!(o.iface, "-x");
-        let o = wait(&["--iface=eth1", "--addr=10.0.0.1/8", "app"], &[]);
-        assert_eq!(o.iface, "eth1");
-        assert_eq!(o.expected, vec![addr("10.0.0.1/8")]);
-    }
-
-    #[test]
-    fn non_utf8_command_words_pass_through() {
-        let mut argv = os(&["wait-for-weave", "--", "printf"]);
-        argv.push(OsString::from_vec(vec![b'a', 0xff, b'\n']));
-        let Ok(Action::Wait(o)) = parse(argv.clone(), |_| None) else {
-            panic!()
-        };
-        assert_eq!(o.command, argv[2..].to_vec());
-    }
-
-    #[test]
-    fn a_lone_dash_is_a_command_word() {
-        assert_eq!(wait(&["-", "x"], &[]).command, os(&["-", "x"]));
-    }
-
-    #[test]
-    fn environment_equivalents() {
-        let o = wait(
-            &["app"],
-            &[
-                ("WAIT_FOR_WEAVE_IFACE", "weave7"),
-                ("WEAVE_CIDR", "10.2.1.1/24 net:10.3.0.0/16 ip:10.2.1.2/24"),
-                ("WAIT_FOR_SECONDS", "2.5"),
-            ],
-        );
-        assert_eq!(o.iface, "weave7");
-        assert_eq!(o.expected, vec![addr("10.2.1.1/24"), addr("10.2.1.2/24")]);
-        assert_eq!(o.timeout, Some(Duration::from_millis(2500)));
-        assert_eq!(o.timeout_text, "2.5");
-    }
-
-    #[test]
-    fn options_win_over_the_environment() {
-        let o = wait(
-            &[
-                "--iface",
-                "a",
-                "--addr",
-                "fd00::1/64",
-                "--addr",
-                "10.0.0.1/8",
-                "--timeout",
-                "1",
-                "app",
-            ],
-            &[
-                ("WAIT_FOR_WEAVE_IFACE", "b"),
-                ("WEAVE_CIDR", "this is not consulted"),
-                ("WAIT_FOR_SECONDS", "9"),
-            ],
-        );
-        assert_eq!(o.iface, "a");
-        assert_eq!(o.expected, vec![addr("fd00::1/64"), addr("10.0.0.1/8")]);
-        assert_eq!(o.timeout_text, "1");
-    }
-
-    #[test]
-    fn allocation_only_weave_cidr_means_any_ipv4() {
-        for v in ["", "net:default", "net:10.3.0.0/16"] {
-            assert_eq!(wait(&["app"], &[("WEAVE_CIDR", v)]).expected, vec![], "{v}");
-        }
-    }
-
-    #[test]
-    fn weave_cidr_none_execs_at_once_unless_addr_is_given() {
-        for v in ["none", " none\t"] {
-            assert_eq!(
-                run(&["-v", "app", "x"], &[("WEAVE_CIDR", v)]),
-                Ok(Action::Exec(os(&["app", "x"]))),
-                "{v:?}"
-            );
-        }
-        let o = wait(&["--addr", "10.0.0.1/8", "app"], &[("WEAVE_CIDR", "none")]);
-        assert_eq!(o.expected, vec![addr("10.0.0.1/8")]);
-    }
-
-    #[test]
-    fn invalid_weave_cidr_is_a_usage_error_with_the_grammar_message() {
-        let err = run(&["app"], &[("WEAVE_CIDR", "10.2.1.1")]).unwrap_err();
-        assert!(
-            err.0
-                .starts_with("invalid WEAVE_CIDR \"10.2.1.1\": item \"10.2.1.1\": missing /prefix"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn decimal_timeouts() {
-        let t = |v: &str| wait(&["--timeout", v, "app"], &[]).timeout;
-        assert_eq!(t("0.5"), Some(Duration::from_millis(500)));
-        assert_eq!(t(".25"), Some(Duration::from_millis(250)));
-        assert_eq!(t("7."), Some(Duration::from_secs(7)));
-        assert_eq!(t(" 2 "), Some(Duration::from_secs(2)));
-        assert_eq!(t("0.000000001"), Some(Duration::from_nanos(1)));
-        assert_eq!(t("0.000"), None);
-    }
-
-    #[test]
-    fn zero_or_empty_timeout_means_forever() {
-        assert_eq!(wait(&["--timeout", "0", "app"], &[]).timeout, None);
-        assert_eq!(wait(&["app"], &[("WAIT_FOR_SECONDS", "")]).timeout, None);
-    }
-
-    #[test]
-    fn usage_errors_name_the_input() {
-        for (words, env, needle) in [
-            (
-                &["--timeout", "soon", "app"][..],
-                &[][..],
-                "invalid --timeout \"soon\"",
-            ),
-            (&["--timeout", "-1", "app"], &[], "invalid --timeout"),
-            (&["--timeout", "1e3", "app"], &[], "invalid --timeout"),
-            (&["--timeout", ".", "app"], &[], "invalid --timeout"),
-            (
-                &["--timeout", "0.0000000001", "app"],
-                &[],
-                "invalid --timeout",
-            ),
-            (
-                &["--timeout", "99999999999999999999", "app"],
-                &[],
-                "invalid --timeout",
-            ),
-            (
-                &["app"],
-                &[("WAIT_FOR_SECONDS", "x")],
-                "invalid WAIT_FOR_SECONDS \"x\"",
-            ),
-            (
-                &["--addr", "net:10.0.0.0/8", "app"],
-                &[],
-                "invalid --addr \"net:10.0.0.0/8\"",
-            ),
-            (
-                &["--addr", "10.0.0.1", "app"],
-                &[],
-                "invalid --addr \"10.0.0.1\": item \"10.0.0.1\": missing /prefix; \
-                 expected a.b.c.d/n or ip:a.b.c.d/n (or an IPv6 address/n)",
-            ),
-            (&["--addr", "none", "app"], &[], "\"none\" names no address"),
-            (&["--addr", "fd00::1/129", "app"], &[], "IPv6 prefix"),
-            (
-                &["--iface", "a/b", "app"],
-                &[],
-                "invalid interface name \"a/b\"",
-            ),
-            (
-                &["--iface", "sixteen-bytes-xx", "app"],
-                &[],
-                "1 to 15 bytes",
-            ),
-            (
-                &["app"],
-                &[("WAIT_FOR_WEAVE_IFACE", "a b")],
-                "invalid interface name",
-            ),
-            (
-                &["--frobnicate", "app"],
-                &[],
-                "Unrecognized argument: --frobnicate",
-            ),
-            (
-                &["--iface"],
-                &[],
-                "No value provided for option '--iface'; usage: wait-for-weave [OPTIONS] [--] COMMAND",
-            ),
-            (&[], &[], "missing COMMAND"),
-            (&["-v", "--"], &[], "missing COMMAND"),
-        ] {
-            let err = run(words, env).unwrap_err();
-            assert!(err.0.contains(needle), "{words:?}: {err}");
-        }
-    }
-
-    #[test]
-    fn a_refused_word_with_a_newline_keeps_the_message_on_one_line() {
-        let err = run(&["--x\ny", "app"], &[]).unwrap_err();
-        assert!(
-            err.0.starts_with("Unrecognized argument: --x\\ny; usage: "),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn non_utf8_option_words_are_refused() {
-        let argv = vec![
-            OsString::from("wait-for-weave"),
-            OsString::from("--iface"),
-            OsString::from_vec(vec![0xff]),
-            OsString::from("app"),
-        ];
-        let err = parse(argv, |_| None).unwrap_err();
-        assert!(err.0.contains("not valid UTF-8"), "{err}");
-    }
-
-    #[test]
-    fn help_and_version() {
-        let Ok(Action::Print(help)) = run(&["--help"], &[]) else {
-            panic!()
-        };
-        for needle in [
-            "--iface",
-            "--addr",
-            "--timeout",
-            "--verbose",
-            "WAIT_FOR_SECONDS",
-            "124",
-        ] {
-            assert!(help.contains(needle), "{needle} missing from:\n{help}");
-        }
-        assert!(
-            help.starts_with("Usage: wait-for-weave [OPTIONS] [--] COMMAND [ARG...]\n"),
-            "{help}"
-        );
-        assert!(matches!(run(&["-h"], &[]), Ok(Action::Print(_))));
-        let Ok(Action::Print(v)) = run(&["--version"], &[]) else {
-            panic!()
-        };
-        assert!(v.starts_with("wait-for-weave "), "{v}");
-        // After COMMAND, --help belongs to the command.
-        assert!(matches!(run(&["app", "--help"], &[]), Ok(Action::Wait(_))));
-    }
-
-    #[test]
-    fn compatibility_switches() {
-        assert_eq!(
-            run(&[], &[("WAIT_FOR_WEAVE_QUIT", "yes")]),
-            Ok(Action::Quit)
-        );
-        assert_eq!(
-            run(&["--bogus"], &[("WAIT_FOR_WEAVE_QUIT", "yes")]),
-            Ok(Action::Quit),
-            "quits before looking at anything"
-        );
-        assert_eq!(
-            run(
-                &["app", "x"],
-                &[("WAIT_FOR_WEAVE_SKIP", "yes"), ("WEAVE_CIDR", "bad")]
-            ),
-            Ok(Action::Exec(os(&["app", "x"])))
-        );
-        assert!(matches!(
-            run(&["app"], &[("WAIT_FOR_WEAVE_SKIP", "no")]),
-            Ok(Action::Wait(_))
-        ));
-    }
-}
+mod tests;

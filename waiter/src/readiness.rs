@@ -1,23 +1,61 @@
 //! The readiness model: a state table of links and addresses keyed by ifindex, fed by
-//! link and address events, answering "is the interface ready?". Pure: no I/O.
+//! link and address events, answering "may the command run?". Pure: no I/O.
 //!
-//! Ready (DESIGN §2) means: the dumps of links and addresses have completed, and a link
-//! with the awaited name exists, has `IFF_UP`, and carries at least one usable IPv4
-//! address, or, when addresses are expected, every expected address (address and prefix
-//! length). An address is usable unless it is tentative or DAD-failed; IPv6 link-local
-//! addresses (fe80::/10) never count.
+//! # The rule
+//!
+//! Nothing is ready before the dumps of links and addresses have completed. Then, with
+//! *usable* meaning neither tentative nor DAD-failed, and never an IPv6 link-local address
+//! (fe80::/10, which the kernel gives every link):
+//!
+//! - Each [`Expect`] is met by one usable address: [`Expect::Addr`] by exactly that address
+//!   with that prefix length (an exact `WEAVE_CIDR` item, `--addr`); [`Expect::Ipv4In`] by
+//!   an IPv4 address inside one of its subnets, whatever its prefix length (a `net:S` item:
+//!   a network gives the address its own prefix, e.g. `10.255.0.6/16` for `net:10.255.0.0/24`
+//!   on a /16 network); [`Expect::AnyIpv4`] by any IPv4 address (`net:default`, an empty
+//!   `WEAVE_CIDR`). No expectation at all means one [`Expect::AnyIpv4`].
+//! - One address may meet several expectations: allocators give a container one address per
+//!   subnet (Weave's IPAM returns the address a container already has in a subnet; a Docker
+//!   network endpoint has one IPv4 address), so insisting on distinct addresses could wait
+//!   forever for a second one that never comes.
+//! - [`Iface::Named`]: ready when a link with that name has `IFF_UP` and its own usable
+//!   addresses meet every expectation. The named link is the one being attached, so
+//!   addresses elsewhere do not count; a named loopback counts like any other link.
+//! - [`Iface::Any`]: ready when every expectation is met on some link that has `IFF_UP` and
+//!   is not loopback (`IFF_LOOPBACK`), whatever its name; different expectations may be met
+//!   on different links. A container gets one interface per network (Docker names them
+//!   `eth0`, `eth1`, … in connect order), so addresses asked on two networks sit on two
+//!   links: requiring one link would wait forever, while an address on an up link is there
+//!   to be used. Loopback never counts: its addresses reach nothing outside.
+//!
+//! With [`Iface::Any`], [`Expect::AnyIpv4`] is met at once by an interface that was there
+//! before anything was attached (Docker's `eth0`), which nothing in a namespace tells apart
+//! from the one being attached (a restarted container finds its attached link already
+//! there too). So the command line refuses that combination, and asks for the subnet the
+//! default allocation comes from (`--default-subnet`), which makes it an
+//! [`Expect::Ipv4In`]; the rule here stays total.
 //!
 //! Dump replies and notifications are fed alike: the kernel's `RTM_NEWLINK` says "this link
 //! exists now, with these flags and this name", whatever caused it. Events can arrive in
 //! any order: an address may be reported before its link, a link may be created under a
 //! temporary name and renamed, deleted and re-created with a new ifindex.
+//!
+//! When the wait times out, [`Readiness::explain`] says what is missing, per expectation,
+//! and the state of the links.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
+use crate::cidr::Ipv4Cidr;
+
+mod explain;
+#[cfg(test)]
+mod tests;
+
 /// `IFF_UP` in `ifinfomsg.ifi_flags` (linux/if.h): the link is administratively up.
 pub const IFF_UP: u32 = 0x1;
+/// `IFF_LOOPBACK` in `ifinfomsg.ifi_flags` (linux/if.h): a loopback link (`lo`).
+pub const IFF_LOOPBACK: u32 = 0x8;
 /// `IFA_F_DADFAILED` (linux/if_addr.h): duplicate address detection failed; never usable.
 pub const IFA_F_DADFAILED: u32 = 0x08;
 /// `IFA_F_TENTATIVE` (linux/if_addr.h): duplicate address detection still running.
@@ -45,11 +83,52 @@ impl fmt::Display for IfAddr {
     }
 }
 
-impl From<crate::cidr::Ipv4Cidr> for IfAddr {
-    fn from(c: crate::cidr::Ipv4Cidr) -> Self {
+impl From<Ipv4Cidr> for IfAddr {
+    fn from(c: Ipv4Cidr) -> Self {
         IfAddr {
             addr: IpAddr::V4(c.addr),
             prefix: c.prefix,
+        }
+    }
+}
+
+/// Which links count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Iface {
+    /// The link with this name (`--iface ethwe`, 1 to 15 bytes).
+    Named(String),
+    /// Any link that is up and not loopback (`--iface any`).
+    Any,
+}
+
+impl fmt::Display for Iface {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Iface::Named(name) => f.write_str(name),
+            Iface::Any => f.write_str("any"),
+        }
+    }
+}
+
+/// One thing the links must carry; see the module documentation for when it is met.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// This exact address with this prefix length.
+    Addr(IfAddr),
+    /// An IPv4 address inside one of these subnets (at least one), any prefix length.
+    Ipv4In(Vec<Ipv4Cidr>),
+    /// Any IPv4 address.
+    AnyIpv4,
+}
+
+impl Expect {
+    /// True when the usable address `a` meets this expectation.
+    pub fn met_by(&self, a: &IfAddr) -> bool {
+        match (self, a.addr) {
+            (Expect::Addr(e), _) => e == a,
+            (Expect::Ipv4In(subnets), IpAddr::V4(v4)) => subnets.iter().any(|s| s.contains(v4)),
+            (Expect::AnyIpv4, IpAddr::V4(_)) => true,
+            _ => false,
         }
     }
 }
@@ -64,7 +143,7 @@ pub enum LinkEvent {
         index: u32,
         /// `IFLA_IFNAME`, when present.
         name: Option<Vec<u8>>,
-        /// `ifi_flags` (`IFF_UP` …).
+        /// `ifi_flags` (`IFF_UP`, `IFF_LOOPBACK` …).
         flags: u32,
     },
     /// `RTM_DELLINK`: link `index` is gone (deleted, or moved to another namespace), and
@@ -97,10 +176,34 @@ pub enum AddrEvent {
     },
 }
 
+/// What made the table ready: the links whose addresses met the expectations, and their
+/// usable addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ready {
+    /// Names of the links, by ifindex (one for [`Iface::Named`]).
+    pub links: Vec<String>,
+    /// Every usable address of those links, sorted.
+    pub addrs: Vec<IfAddr>,
+}
+
 #[derive(Debug, Clone, Default)]
 struct Link {
     name: Vec<u8>,
     flags: u32,
+}
+
+impl Link {
+    fn is_up(&self) -> bool {
+        self.flags & IFF_UP != 0
+    }
+
+    fn is_loopback(&self) -> bool {
+        self.flags & IFF_LOOPBACK != 0
+    }
+
+    fn name(&self) -> String {
+        String::from_utf8_lossy(&self.name).into_owned()
+    }
 }
 
 /// The state table and the readiness rule. Build with [`Readiness::new`], feed every event
@@ -108,8 +211,8 @@ struct Link {
 /// link and address dumps have completed and [`Readiness::reset`] when events were lost.
 #[derive(Debug, Clone)]
 pub struct Readiness {
-    iface: Vec<u8>,
-    expected: Vec<IfAddr>,
+    iface: Iface,
+    expected: Vec<Expect>,
     links: BTreeMap<u32, Link>,
     // Kept apart from `links`: an address may be reported before its link.
     addrs: BTreeMap<u32, BTreeMap<IfAddr, u32>>,
@@ -117,11 +220,16 @@ pub struct Readiness {
 }
 
 impl Readiness {
-    /// A table awaiting the link named `iface` (e.g. `ethwe`) with every address of
-    /// `expected` (none = any usable IPv4 address). Starts empty and not synced.
-    pub fn new(iface: &str, expected: Vec<IfAddr>) -> Self {
+    /// A table awaiting `iface` with every expectation of `expected` (none = one
+    /// [`Expect::AnyIpv4`]). Starts empty and not synced.
+    pub fn new(iface: Iface, expected: Vec<Expect>) -> Self {
+        let expected = if expected.is_empty() {
+            vec![Expect::AnyIpv4]
+        } else {
+            expected
+        };
         Readiness {
-            iface: iface.as_bytes().to_vec(),
+            iface,
             expected,
             links: BTreeMap::new(),
             addrs: BTreeMap::new(),
@@ -176,299 +284,69 @@ impl Readiness {
         self.synced = false;
     }
 
-    /// True when the awaited link is ready (see the module documentation).
+    /// True when ready (see the module documentation).
     pub fn is_ready(&self) -> bool {
-        self.ready_addrs().is_some()
+        self.ready().is_some()
     }
 
-    /// The usable addresses of the ready link (all of them, sorted), or `None` when it is
-    /// not ready.
-    pub fn ready_addrs(&self) -> Option<Vec<IfAddr>> {
+    /// The links and addresses that make the table ready, or `None` when it is not.
+    pub fn ready(&self) -> Option<Ready> {
         if !self.synced {
             return None;
         }
-        self.links
-            .iter()
-            .filter(|(_, link)| link.name == self.iface && link.flags & IFF_UP != 0)
-            .find_map(|(index, _)| {
-                let usable: Vec<IfAddr> = self
-                    .addrs
-                    .get(index)
-                    .into_iter()
-                    .flatten()
-                    .filter(|(addr, flags)| usable(addr, **flags))
-                    .map(|(addr, _)| *addr)
-                    .collect();
-                let ready = if self.expected.is_empty() {
-                    usable.iter().any(|a| a.addr.is_ipv4())
-                } else {
-                    self.expected.iter().all(|e| usable.contains(e))
-                };
-                ready.then_some(usable)
-            })
+        let chosen: Vec<u32> = match &self.iface {
+            Iface::Named(name) => {
+                let index = self.links.iter().find_map(|(&index, link)| {
+                    let counts = link.name == name.as_bytes() && link.is_up();
+                    (counts && self.expected.iter().all(|e| self.met_on(e, index))).then_some(index)
+                })?;
+                vec![index]
+            }
+            Iface::Any => {
+                let mut chosen = Vec::new();
+                for e in &self.expected {
+                    let (&index, _) = self.links.iter().find(|(&index, link)| {
+                        link.is_up() && !link.is_loopback() && self.met_on(e, index)
+                    })?;
+                    if !chosen.contains(&index) {
+                        chosen.push(index);
+                    }
+                }
+                // In ifindex order. (Not `sort`: each sort instance costs KBs of binary.)
+                (self.links.keys())
+                    .filter(|i| chosen.contains(i))
+                    .copied()
+                    .collect()
+            }
+        };
+        let mut addrs: Vec<IfAddr> = Vec::new();
+        for a in chosen.iter().flat_map(|&i| self.usable(i)) {
+            if let Err(at) = addrs.binary_search(&a) {
+                addrs.insert(at, a);
+            }
+        }
+        Some(Ready {
+            links: chosen.iter().map(|i| self.links[i].name()).collect(),
+            addrs,
+        })
+    }
+
+    /// The usable addresses of link `index`, sorted.
+    fn usable(&self, index: u32) -> impl Iterator<Item = IfAddr> + '_ {
+        self.addrs
+            .get(&index)
+            .into_iter()
+            .flatten()
+            .filter(|(addr, flags)| usable(addr, **flags))
+            .map(|(addr, _)| *addr)
+    }
+
+    /// True when a usable address of link `index` meets `e`.
+    fn met_on(&self, e: &Expect, index: u32) -> bool {
+        self.usable(index).any(|a| e.met_by(&a))
     }
 }
 
 fn usable(addr: &IfAddr, flags: u32) -> bool {
     flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED) == 0 && !addr.is_ipv6_link_local()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ETHWE: &[u8] = b"ethwe";
-
-    fn a(s: &str) -> IfAddr {
-        let (addr, prefix) = s.split_once('/').unwrap();
-        IfAddr {
-            addr: addr.parse().unwrap(),
-            prefix: prefix.parse().unwrap(),
-        }
-    }
-
-    fn new_link(index: u32, name: &[u8], flags: u32) -> LinkEvent {
-        LinkEvent::New {
-            index,
-            name: Some(name.to_vec()),
-            flags,
-        }
-    }
-
-    fn new_addr(index: u32, addr: &str) -> AddrEvent {
-        new_addr_flags(index, addr, 0)
-    }
-
-    fn new_addr_flags(index: u32, addr: &str, flags: u32) -> AddrEvent {
-        AddrEvent::New {
-            index,
-            addr: a(addr),
-            flags,
-        }
-    }
-
-    /// A table that has seen the dumps of an empty namespace (only `lo`).
-    fn synced(expected: &[&str]) -> Readiness {
-        let mut r = Readiness::new("ethwe", expected.iter().map(|s| a(s)).collect());
-        r.link(new_link(1, b"lo", IFF_UP));
-        r.addr(new_addr(1, "127.0.0.1/8"));
-        r.synced();
-        r
-    }
-
-    #[test]
-    fn link_up_before_address() {
-        let mut r = synced(&[]);
-        r.link(new_link(7, ETHWE, IFF_UP));
-        assert!(!r.is_ready());
-        r.addr(new_addr(7, "10.255.0.51/24"));
-        assert!(r.is_ready());
-        assert_eq!(r.ready_addrs(), Some(vec![a("10.255.0.51/24")]));
-    }
-
-    #[test]
-    fn address_before_link() {
-        let mut r = synced(&[]);
-        r.addr(new_addr(7, "10.255.0.51/24"));
-        assert!(!r.is_ready());
-        r.link(new_link(7, ETHWE, 0));
-        assert!(!r.is_ready());
-        r.link(new_link(7, ETHWE, IFF_UP));
-        assert!(r.is_ready());
-    }
-
-    #[test]
-    fn created_under_another_name_then_renamed() {
-        let mut r = synced(&["10.255.0.51/24"]);
-        r.link(new_link(9, b"vethwepl123", 0));
-        r.addr(new_addr(9, "10.255.0.51/24"));
-        r.link(new_link(9, b"vethwepl123", IFF_UP));
-        assert!(!r.is_ready(), "right address and up, but wrong name");
-        r.link(new_link(9, ETHWE, IFF_UP));
-        assert!(r.is_ready());
-        // A notification without IFLA_IFNAME keeps the name it had.
-        r.link(LinkEvent::New {
-            index: 9,
-            name: None,
-            flags: IFF_UP,
-        });
-        assert!(r.is_ready());
-        // Renamed away again: no longer the awaited link.
-        r.link(new_link(9, b"other", IFF_UP));
-        assert!(!r.is_ready());
-    }
-
-    #[test]
-    fn deleted_and_recreated_with_a_new_ifindex() {
-        let mut r = synced(&[]);
-        r.link(new_link(7, ETHWE, 0));
-        r.addr(new_addr(7, "10.255.0.51/24"));
-        r.link(LinkEvent::Del { index: 7 });
-        // The old link's addresses went with it: the new link is up but bare.
-        r.link(new_link(8, ETHWE, IFF_UP));
-        assert!(!r.is_ready());
-        // A late event for the old ifindex does not count for the new link.
-        r.addr(new_addr(7, "10.255.0.52/24"));
-        assert!(!r.is_ready());
-        r.addr(new_addr(8, "10.255.0.51/24"));
-        assert!(r.is_ready());
-        r.link(LinkEvent::Del { index: 8 });
-        assert!(!r.is_ready());
-    }
-
-    #[test]
-    fn down_with_an_address_is_not_ready() {
-        let mut r = synced(&[]);
-        r.link(new_link(7, ETHWE, 0));
-        r.addr(new_addr(7, "10.255.0.51/24"));
-        assert!(!r.is_ready());
-        r.link(new_link(7, ETHWE, IFF_UP));
-        assert!(r.is_ready());
-        r.link(new_link(7, ETHWE, 0));
-        assert!(!r.is_ready(), "set down again");
-    }
-
-    #[test]
-    fn ipv6_alone_does_not_make_any_ipv4_ready() {
-        let mut r = synced(&[]);
-        r.link(new_link(7, ETHWE, IFF_UP));
-        r.addr(new_addr(7, "fd00::51/64"));
-        r.addr(new_addr(7, "fe80::1/64"));
-        assert!(!r.is_ready());
-        r.addr(new_addr(7, "10.255.0.51/24"));
-        assert_eq!(
-            r.ready_addrs(),
-            Some(vec![a("10.255.0.51/24"), a("fd00::51/64")]),
-            "link-local is never listed"
-        );
-    }
-
-    #[test]
-    fn ipv6_link_local_and_tentative_addresses_are_ignored() {
-        let mut r = synced(&["fd00::51/64", "fe80::51/64"]);
-        r.link(new_link(7, ETHWE, IFF_UP));
-        r.addr(new_addr(7, "fe80::51/64"));
-        r.addr(new_addr_flags(7, "fd00::51/64", IFA_F_TENTATIVE));
-        assert!(!r.is_ready(), "tentative");
-        r.addr(new_addr(7, "fd00::51/64"));
-        assert!(!r.is_ready(), "a link-local address never counts");
-
-        let mut r = synced(&["fd00::51/64"]);
-        r.link(new_link(7, ETHWE, IFF_UP));
-        r.addr(new_addr_flags(7, "fd00::51/64", IFA_F_TENTATIVE));
-        assert!(!r.is_ready());
-        r.addr(new_addr_flags(
-            7,
-            "fd00::51/64",
-            IFA_F_DADFAILED | IFA_F_TENTATIVE,
-        ));
-        assert!(!r.is_ready(), "DAD failed");
-        r.addr(new_addr_flags(
-            7,
-            "fd00::51/64",
-            0x80, /* IFA_F_PERMANENT */
-        ));
-        assert!(r.is_ready(), "DAD done, other flags do not matter");
-    }
-
-    #[test]
-    fn every_expected_address_with_its_prefix() {
-        let mut r = synced(&["10.255.0.51/24", "10.9.0.1/16"]);
-        r.link(new_link(7, ETHWE, IFF_UP));
-        r.addr(new_addr(7, "10.255.0.51/24"));
-        assert!(!r.is_ready(), "one of two");
-        r.addr(new_addr(7, "10.9.0.1/24"));
-        assert!(!r.is_ready(), "right address, wrong prefix");
-        r.addr(new_addr(7, "10.9.0.1/16"));
-        assert!(r.is_ready());
-        r.addr(new_addr(7, "192.168.1.1/24"));
-        assert!(r.is_ready(), "extra addresses do not matter");
-        r.addr(AddrEvent::Del {
-            index: 7,
-            addr: a("10.255.0.51/24"),
-        });
-        assert!(!r.is_ready(), "one was removed");
-    }
-
-    #[test]
-    fn expected_address_on_another_link_does_not_count() {
-        let mut r = synced(&["10.255.0.51/24"]);
-        r.link(new_link(7, ETHWE, IFF_UP));
-        r.link(new_link(8, b"eth0", IFF_UP));
-        r.addr(new_addr(8, "10.255.0.51/24"));
-        assert!(!r.is_ready());
-        r.addr(new_addr(7, "10.255.0.51/24"));
-        assert!(r.is_ready());
-    }
-
-    #[test]
-    fn other_interface_names_never_count() {
-        let mut r = Readiness::new("weave0", vec![]);
-        r.link(new_link(7, ETHWE, IFF_UP));
-        r.addr(new_addr(7, "10.255.0.51/24"));
-        r.link(new_link(8, b"weave0", IFF_UP));
-        r.synced();
-        assert!(!r.is_ready());
-        r.addr(new_addr(8, "10.0.0.1/8"));
-        assert!(r.is_ready());
-    }
-
-    #[test]
-    fn not_ready_before_the_dumps_complete() {
-        let mut r = Readiness::new("ethwe", vec![]);
-        r.link(new_link(7, ETHWE, IFF_UP));
-        r.addr(new_addr(7, "10.255.0.51/24"));
-        assert!(!r.is_ready());
-        r.synced();
-        assert!(r.is_ready());
-    }
-
-    #[test]
-    fn resync_after_overflow() {
-        let mut r = synced(&[]);
-        r.link(new_link(7, ETHWE, IFF_UP));
-        r.addr(new_addr(7, "10.255.0.51/24"));
-        assert!(r.is_ready());
-
-        // Events were lost: whatever we knew may be stale.
-        r.reset();
-        assert!(!r.is_ready());
-        // The re-dump finds the link still there, but the address gone.
-        r.link(new_link(1, b"lo", IFF_UP));
-        r.link(new_link(7, ETHWE, IFF_UP));
-        r.synced();
-        assert!(
-            !r.is_ready(),
-            "the address lost in the overflow is not kept"
-        );
-        r.addr(new_addr(7, "10.255.0.51/24"));
-        assert!(r.is_ready());
-
-        // An overflow while a re-dump shows the link deleted meanwhile.
-        r.reset();
-        r.link(new_link(1, b"lo", IFF_UP));
-        r.synced();
-        assert!(!r.is_ready());
-    }
-
-    #[test]
-    fn deleting_an_unknown_address_or_link_is_harmless() {
-        let mut r = synced(&[]);
-        r.addr(AddrEvent::Del {
-            index: 42,
-            addr: a("10.0.0.1/8"),
-        });
-        r.link(LinkEvent::Del { index: 42 });
-        r.link(new_link(7, ETHWE, IFF_UP));
-        r.addr(new_addr(7, "10.0.0.1/8"));
-        assert!(r.is_ready());
-    }
-
-    #[test]
-    fn ipv6_link_local_range() {
-        assert!(a("fe80::1/64").is_ipv6_link_local());
-        assert!(a("febf::1/64").is_ipv6_link_local());
-        assert!(!a("fec0::1/64").is_ipv6_link_local());
-        assert!(!a("169.254.1.1/16").is_ipv6_link_local());
-    }
 }

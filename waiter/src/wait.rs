@@ -9,7 +9,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 
 use crate::netlink::{NetlinkError, Watch};
-use crate::readiness::{IfAddr, Readiness};
+use crate::readiness::{Readiness, Ready};
 use crate::signals::Blocked;
 
 /// Pause before sending a refused dump request again when no datagram comes, in ms.
@@ -18,36 +18,37 @@ const RETRY_MS: u16 = 10;
 /// How the wait ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// The interface is ready with these usable addresses; `resyncs` counts the times
-    /// events were lost and the table dumped again.
+    /// Ready with these links and addresses; `resyncs` counts the times events were lost
+    /// and the table dumped again.
     Ready {
-        /// Usable addresses of the interface, sorted.
-        addrs: Vec<IfAddr>,
+        /// The links and their usable addresses.
+        ready: Ready,
         /// Re-dumps after lost events.
         resyncs: u32,
     },
     /// A terminating signal arrived first.
     Signal(Signal),
-    /// The timeout passed first.
-    TimedOut,
+    /// The timeout passed first; `why` says what was missing then
+    /// ([`Readiness::explain`]).
+    TimedOut {
+        /// One line: the link's state and what is missing.
+        why: String,
+    },
 }
 
-/// Waits until the interface named `iface` is ready with `expected` (see
-/// [`Readiness`]), `signals` has a signal, or `timeout` (from now) passes. Errors: the
-/// netlink socket failed (exit 1).
+/// Feeds `state` (a fresh table: what to wait for) until it is ready, `signals` has a
+/// signal, or `timeout` (from now) passes. Errors: the netlink socket failed (exit 1).
 pub fn until_ready(
-    iface: &str,
-    expected: Vec<IfAddr>,
+    mut state: Readiness,
     timeout: Option<Duration>,
     signals: &Blocked,
 ) -> Result<Outcome, NetlinkError> {
     let deadline = timeout.map(|t| Instant::now() + t);
-    let mut state = Readiness::new(iface, expected);
     let mut watch = Watch::open()?;
     loop {
-        if let Some(addrs) = state.ready_addrs() {
+        if let Some(ready) = state.ready() {
             return Ok(Outcome::Ready {
-                addrs,
+                ready,
                 resyncs: watch.resyncs(),
             });
         }
@@ -56,7 +57,9 @@ pub fn until_ready(
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
-                    return Ok(Outcome::TimedOut);
+                    return Ok(Outcome::TimedOut {
+                        why: state.explain(),
+                    });
                 }
                 // Round up so that we never wake just before the deadline and spin.
                 let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128 - 1);

@@ -19,13 +19,13 @@ ip -o -4 addr show dev ethwe | awk '{print "addr " $4}'
 if touch /home/weavewait/probe 2>/dev/null; then echo "volume rw"; else echo "volume ro"; fi
 grep ' /home/weavewait ' /proc/mounts | awk '{print "mount " $4}' | cut -d, -f1"#;
 
-struct Setup {
+pub(crate) struct Setup {
     cleanup: Cleanup,
     holder: String,
     app_image: String,
 }
 
-fn setup() -> Option<Setup> {
+pub(crate) fn setup() -> Option<Setup> {
     let ok = prereq::require(prereq::is_root(), "root (veth into a container)")
         && prereq::require(prereq::docker_answers(), "a Docker daemon (`docker info`)")
         && prereq::require(
@@ -69,7 +69,7 @@ fn load_by_id(name: &str) -> String {
 
 impl Setup {
     /// `docker run -d` of the app behind the waiter, as the adapter rewrites it.
-    fn run_app(&mut self, env: &[&str], cmd: &[&str]) -> String {
+    pub(crate) fn run_app(&mut self, env: &[&str], cmd: &[&str]) -> String {
         let name = self.cleanup.add(unique("waiter-app"));
         let volumes = format!("{}:ro", self.holder);
         let mut args = vec![
@@ -92,7 +92,7 @@ impl Setup {
     }
 }
 
-fn pid_of(container: &str) -> u32 {
+pub(crate) fn pid_of(container: &str) -> u32 {
     docker_ok(&["inspect", "--format", "{{.State.Pid}}", container])
         .parse()
         .expect("container pid")

@@ -22,6 +22,7 @@ fn run(bin: &PathBuf, env: &[(&str, &str)], args: &[OsString]) -> Output {
         .env_remove("WEAVE_CIDR")
         .env_remove("WAIT_FOR_SECONDS")
         .env_remove("WAIT_FOR_WEAVE_IFACE")
+        .env_remove("WAIT_FOR_WEAVE_DEFAULT_SUBNET")
         .env_remove("WAIT_FOR_WEAVE_SKIP")
         .env_remove("WAIT_FOR_WEAVE_QUIT")
         .envs(env.iter().copied())
@@ -76,7 +77,7 @@ fn usage_errors_exit_2() {
         (
             &[],
             &["--iface", "a/b", "true"],
-            "invalid interface name \"a/b\"",
+            "invalid --iface \"a/b\": give an interface name",
         ),
         (
             &[],
@@ -93,6 +94,31 @@ fn usage_errors_exit_2() {
             &[("WEAVE_CIDR", "127.0.0.5/8")],
             &["true"],
             "is in 127.0.0.0/8 (loopback)",
+        ),
+        (
+            &[],
+            &["--addr", "fe80::1/64", "true"],
+            "invalid --addr \"fe80::1/64\": fe80::/10 is link-local, which never counts",
+        ),
+        (
+            &[("WEAVE_CIDR", "")],
+            &["--iface", "any", "true"],
+            "--iface any with WEAVE_CIDR \"\" waits for any IPv4 address, and an interface \
+             that was already there (such as Docker's eth0) would do at once; set \
+             WAIT_FOR_WEAVE_DEFAULT_SUBNET",
+        ),
+        (
+            &[
+                ("WAIT_FOR_WEAVE_IFACE", "any"),
+                ("WEAVE_CIDR", "net:default"),
+            ],
+            &["true"],
+            "WAIT_FOR_WEAVE_IFACE=any with WEAVE_CIDR \"net:default\" waits",
+        ),
+        (
+            &[("WAIT_FOR_WEAVE_DEFAULT_SUBNET", "10.0.0.1/8")],
+            &["true"],
+            "invalid WAIT_FOR_WEAVE_DEFAULT_SUBNET \"10.0.0.1/8\": host bits are set",
         ),
     ] {
         let out = run(&bin, env, &os(args));
@@ -111,15 +137,45 @@ fn invalid_weave_cidr_exits_2_with_the_grammar_message() {
     let Some(bin) = waiter() else { return };
     let out = run(
         &bin,
-        &[("WEAVE_CIDR", "10.2.1.1/24,10.2.1.2/24")],
+        &[("WEAVE_CIDR", "10.77.0.86/24,10.77.0.87/24")],
         &os(&["true"]),
     );
     assert_eq!(out.status.code(), Some(2));
     one_line(
         &out,
-        "invalid WEAVE_CIDR \"10.2.1.1/24,10.2.1.2/24\": item \"10.2.1.1/24,10.2.1.2/24\": \
-         prefix \"24,10.2.1.2/24\" is not a number from 0 to 32",
+        "invalid WEAVE_CIDR \"10.77.0.86/24,10.77.0.87/24\": separate items with spaces, \
+         not commas: \"10.77.0.86/24 10.77.0.87/24\"",
     );
+    let out = run(
+        &bin,
+        &[("WEAVE_CIDR", "10.2.1.1/24 net:10.3.0.1/16")],
+        &os(&["true"]),
+    );
+    one_line(
+        &out,
+        "invalid WEAVE_CIDR \"10.2.1.1/24 net:10.3.0.1/16\": item \"net:10.3.0.1/16\": \
+         host bits are set; did you mean net:10.3.0.0/16?",
+    );
+}
+
+#[test]
+fn huge_weave_cidr_is_quoted_once_and_cut() {
+    let Some(bin) = waiter() else { return };
+    for junk in [
+        "x".repeat(100 * 1024),
+        format!("{}/24", "1.".repeat(50 * 1024)),
+    ] {
+        let out = run(&bin, &[("WEAVE_CIDR", &junk)], &os(&["true"]));
+        assert_eq!(out.status.code(), Some(2));
+        let err = stderr(&out);
+        assert!(err.len() < 600, "{} bytes", err.len());
+        assert!(
+            err.starts_with("wait-for-weave: invalid WEAVE_CIDR \"")
+                && err.contains(&format!("\"... ({} bytes): ", junk.len())),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+    }
 }
 
 #[test]
@@ -131,7 +187,10 @@ fn timeout_exits_124_naming_the_interface() {
         &os(&["--iface", "pwnosuchif0", "--timeout", "0.3", "echo", "ran"]),
     );
     assert_eq!(out.status.code(), Some(124));
-    one_line(&out, "pwnosuchif0 not ready after 0.3 s");
+    one_line(
+        &out,
+        "pwnosuchif0 not ready after 0.3 s: no link named pwnosuchif0",
+    );
     assert!(out.stdout.is_empty());
 
     let out = run(
@@ -143,7 +202,10 @@ fn timeout_exits_124_naming_the_interface() {
         &os(&["echo", "ran"]),
     );
     assert_eq!(out.status.code(), Some(124));
-    one_line(&out, "pwnosuchif1 not ready after 1 s");
+    one_line(
+        &out,
+        "pwnosuchif1 not ready after 1 s: no link named pwnosuchif1",
+    );
 }
 
 #[test]

@@ -3,6 +3,11 @@
 mod demo;
 mod docker;
 mod exit;
+mod iface_any;
+mod net_items;
 mod netns;
+mod network;
 mod signals;
 mod size;
+mod support;
+mod timeouts;

@@ -2,83 +2,17 @@
 //! a veth made under a temporary name, moved in, renamed, addressed, set up.
 
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::thread::sleep;
-use std::time::Duration;
 
-use e2e::netns::{comm, eventually, output_bounded, waiter_is_waiting, Attach, Flood, NetNs, Rtnl};
-use e2e::prereq::{command_works, is_root, require, static_bin};
+use e2e::netns::{eventually, output_bounded, waiter_is_waiting, Attach, Flood, NetNs, Rtnl};
+use e2e::prereq::{command_works, require};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-/// Long enough for the waiter to react wrongly if it were going to: it answers an event in
-/// well under a millisecond.
-const SETTLE: Duration = Duration::from_millis(60);
-const LIMIT: Duration = Duration::from_secs(20);
-
-fn prerequisites() -> Option<PathBuf> {
-    let bin = static_bin("wait-for-weave");
-    let ok = require(is_root(), "root (network namespaces and veth pairs)")
-        && require(command_works("ip", &["-V"]), "iproute2 (`ip`)")
-        && require(
-            bin.exists(),
-            "target/x86_64-unknown-linux-musl/release-waiter/wait-for-weave (run `make static`)",
-        );
-    ok.then_some(bin)
-}
-
-/// Starts the waiter inside `ns` with `args`, stdout and stderr piped.
-fn spawn_in(ns: &NetNs, bin: &PathBuf, env: &[(&str, &str)], args: &[&str]) -> Child {
-    let mut c = ns.command(bin);
-    c.args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    c.spawn().expect("spawn the waiter")
-}
-
-/// The app every test execs: proves it is the waiter's own process (exec, not a child),
-/// counts its runs, and shows what it saw of ethwe when it started.
-const APP: &str = r#"echo run >> "$1"; echo "pid=$$"; cat /sys/class/net/ethwe/flags; ip -o -4 addr show dev ethwe | awk '{print $4}'"#;
-
-/// The file the app appends a line to on each run (removed on drop).
-struct Marker(tempfile::NamedTempFile);
-
-impl Marker {
-    fn new() -> Marker {
-        let file = tempfile::Builder::new()
-            .prefix("waiter-marker-")
-            .tempfile()
-            .expect("a marker file");
-        Marker(file)
-    }
-    fn runs(&self) -> usize {
-        std::fs::read_to_string(self.0.path())
-            .map(|s| s.lines().count())
-            .unwrap_or(0)
-    }
-    fn path(&self) -> &str {
-        self.0.path().to_str().unwrap()
-    }
-}
-
-fn still_waiting(child: &Child, marker: &Marker, step: &str) {
-    sleep(SETTLE);
-    assert_eq!(marker.runs(), 0, "the command ran after `{step}`");
-    assert_eq!(
-        comm(child.id()).as_deref(),
-        Some("wait-for-weave"),
-        "the waiter is gone after `{step}`"
-    );
-}
-
-fn stdout_lines(out: &std::process::Output) -> Vec<String> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
+use crate::support::{
+    prerequisites, spawn_in, stdout_lines, still_waiting, Marker, APP, LIMIT, SETTLE,
+};
 
 #[test]
 fn execs_exactly_once_and_only_when_every_expected_address_is_up() {
@@ -89,7 +23,7 @@ fn execs_exactly_once_and_only_when_every_expected_address_is_up() {
         &ns,
         &bin,
         &[("WEAVE_CIDR", "10.255.0.51/24 ip:10.255.1.51/24 net:default")],
-        &["--verbose", "sh", "-c", APP, "app", marker.path()],
+        &["--verbose", "sh", "-c", APP, "app", marker.path(), "ethwe"],
     );
     let pid = child.id();
     assert!(
@@ -139,7 +73,12 @@ fn any_ipv4_address_when_none_is_expected() {
     let Some(bin) = prerequisites() else { return };
     let ns = NetNs::new();
     let marker = Marker::new();
-    let child = spawn_in(&ns, &bin, &[], &["sh", "-c", APP, "app", marker.path()]);
+    let child = spawn_in(
+        &ns,
+        &bin,
+        &[],
+        &["sh", "-c", APP, "app", marker.path(), "ethwe"],
+    );
     assert!(eventually(LIMIT, || waiter_is_waiting(child.id())));
     let attach = Attach::create(ns.target(), "ethwe");
     attach.move_in().rename().up();
@@ -163,7 +102,7 @@ fn deleted_and_recreated_ethwe_is_judged_by_the_new_link() {
         &ns,
         &bin,
         &[("WEAVE_CIDR", "10.255.0.51/24")],
-        &["sh", "-c", APP, "app", marker.path()],
+        &["sh", "-c", APP, "app", marker.path(), "ethwe"],
     );
     assert!(eventually(LIMIT, || waiter_is_waiting(child.id())));
     let first = Attach::create(ns.target(), "ethwe");
@@ -193,7 +132,7 @@ fn already_ready_runs_at_once() {
         &ns,
         &bin,
         &[("WEAVE_CIDR", "10.255.0.51/24")],
-        &["-v", "sh", "-c", APP, "app", marker.path()],
+        &["-v", "sh", "-c", APP, "app", marker.path(), "ethwe"],
     );
     let out = output_bounded(child, LIMIT, "waiter with ethwe already there");
     assert!(out.status.success(), "{out:?}");
@@ -336,7 +275,7 @@ fn floods_with_colliding_sequence_numbers_and_enobufs_still_exec_once() {
         &ns,
         &bin,
         &[("WEAVE_CIDR", "10.255.0.51/24")],
-        &["--verbose", "sh", "-c", APP, "app", marker.path()],
+        &["--verbose", "sh", "-c", APP, "app", marker.path(), "ethwe"],
     );
     let pid = child.id();
     assert!(eventually(LIMIT, || waiter_is_waiting(pid)));
@@ -382,7 +321,7 @@ fn a_command_started_without_the_waiter_is_not_affected() {
     let marker = Marker::new();
     let out = ns
         .command("sh")
-        .args(["-c", APP, "app", marker.path()])
+        .args(["-c", APP, "app", marker.path(), "ethwe"])
         .output()
         .unwrap();
     assert!(out.status.success());
