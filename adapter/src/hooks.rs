@@ -89,7 +89,9 @@ impl WeaveHooks {
             Ok(None) => Ok(()),
             Ok(Some(held)) => Err(held),
             Err(e) => {
-                tracing::warn!("cannot see who holds the addresses of {container} ({e}); the attach will check");
+                tracing::warn!(
+                    "cannot see who holds the addresses of {container} ({e}); the attach will check"
+                );
                 Ok(())
             }
         }

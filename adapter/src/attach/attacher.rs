@@ -7,9 +7,9 @@
 //! and backends are idempotent, so a second attach is a no-op. On a backend with a segment,
 //! an address another container holds there (Docker's view, [`crate::policy::claims`]) is
 //! refused before the backend runs; the backend then checks the kernel's view under its
-//! lock. A container stopped by a failed attach finds the reason in its log. Each attach runs in a task
-//! of its own: a client hanging up cannot cut it (or its kill) short, and a panic in it is
-//! contained and counts as a failed attach.
+//! lock. A container stopped by a failed attach finds the reason in its log. Each attach
+//! runs in a task of its own: a client hanging up cannot cut it (or its kill) short, and a
+//! panic in it is contained and counts as a failed attach.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -26,7 +26,11 @@ pub struct BridgeLock {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Another holder kept it longer than the bound.
-    #[error("the lock of bridge {bridge} (abstract socket @{name}) was held by another attach for over {} s", .waited.as_secs())]
+    #[error(
+        "the lock of bridge {bridge} (abstract socket @{name}) was held by another attach \
+         for over {} s",
+        .waited.as_secs()
+    )]
     Busy {
         /// The bridge.
         bridge: String,

@@ -117,9 +117,9 @@ fn compose_services_reach_each_other_over_ethwe_and_down_leaves_nothing() {
         .replace("SCOPE", &scope)
         .replace("PING", PING);
     std::fs::write(&file, text).unwrap();
-    // Compose v1 keeps lower-case letters, digits, `-` and `_` of a project name.
+    // Unique, and as compose v1 spells it (lower-case letters, digits, `-` and `_` kept).
     let project = Project {
-        name: scope.replace('-', ""),
+        name: scope.clone(),
         file: &file,
         proxy: &p,
     };

@@ -110,9 +110,10 @@ fn shared_namespaces_pass_through_with_a_warning() {
         // rewritten, so nothing would come of it.
         for value in ["1.2.3.4", "net:default"] {
             body["Env"] = json!([format!("WEAVE_CIDR={value}")]);
+            let decision = decide(&body, &Policy::default());
             assert!(
-                matches!(decide(&body, &Policy::default()), Decision::Ignore(i) if i.value == value),
-                "{mode} {value}"
+                matches!(&decision, Decision::Ignore(i) if i.value == value),
+                "{mode} {value}: {decision:?}"
             );
         }
         // `none` asks for nothing: no warning.
