@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use adapter::attach::attacher::{Attacher, OnFailure, Outcome};
 use adapter::attach::bridge::BridgeConfig;
 use adapter::attach::{Backend, BackendSpec};
-use adapter::commands::launch::ensure_volume_container;
+use adapter::commands::volume;
 use adapter::docker;
 use adapter::hooks::WeaveHooks;
 use adapter::policy::rewrite::{RewriteConfig, DEFAULT_WAITER};
@@ -146,6 +146,10 @@ impl Backend for KernelViewOnly {
 
     fn allocates(&self) -> bool {
         self.0.allocates()
+    }
+
+    fn identity(&self) -> adapter::policy::Identity {
+        self.0.identity()
     }
 
     fn attach<'a>(
@@ -292,7 +296,7 @@ fn main() -> anyhow::Result<()> {
         )
         .await?;
 
-        ensure_volume_container(&d, &volume, "weavewait:latest").await?;
+        volume::ensure(&d, &volume, "weavewait:latest").await?;
         let kernel_only = Arc::new(Attacher::new(
             d.clone(),
             Arc::new(KernelViewOnly(BackendSpec::Bridge.build(&bridge_cfg))),

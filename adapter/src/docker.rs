@@ -3,11 +3,13 @@
 
 use bollard::errors::Error;
 use std::collections::HashMap;
+use std::fmt;
 
 use bollard::query_parameters::{
-    InspectContainerOptions, KillContainerOptions, ListContainersOptions,
+    InspectContainerOptions, KillContainerOptions, ListContainersOptions, WaitContainerOptions,
 };
 use bollard::{ClientVersion, Docker};
+use futures::StreamExt;
 
 use crate::addr::Addr;
 use crate::policy::create::ImageLookup;
@@ -151,19 +153,81 @@ pub async fn running(docker: &Docker) -> Result<Vec<Listed>, Error> {
         .collect())
 }
 
-/// `State.Running` and `State.ExitCode` of `container` as Docker reports them; `None` when
-/// it cannot be inspected.
-pub async fn run_state(docker: &Docker, container: &str) -> Option<(Option<bool>, Option<i64>)> {
-    let state = docker
-        .inspect_container(container, None::<InspectContainerOptions>)
-        .await
-        .ok()?
-        .state?;
-    Some((state.running, state.exit_code))
+/// What became of a container that stopped running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// It exited with this status (`State.ExitCode`: 137 after SIGKILL, 143 after SIGTERM).
+    Exited(i64),
+    /// It was removed.
+    Removed,
+    /// Its first process is gone (Docker may not have noticed yet).
+    ProcessGone,
 }
 
-/// `POST /containers/{id}/kill` with SIGKILL. A container that already stopped is fine.
-pub async fn kill(docker: &Docker, id: &str) -> Result<(), Error> {
+impl fmt::Display for Fate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fate::Exited(code) => write!(f, "exited with status {code}"),
+            Fate::Removed => f.write_str("was removed"),
+            Fate::ProcessGone => f.write_str("lost its first process"),
+        }
+    }
+}
+
+/// Resolves once container `id` is not running (`POST /containers/{id}/wait?condition=
+/// not-running`, at once when it already is not): its exit status, or [`Fate::Removed`]
+/// for a 404. Never resolves when the wait fails otherwise (the daemon went away, the call
+/// timed out): the caller then learns nothing from it.
+pub async fn stopped(docker: &Docker, id: &str) -> Fate {
+    let opts = WaitContainerOptions {
+        condition: "not-running".to_string(),
+    };
+    let mut wait = docker.wait_container(id, Some(opts));
+    match wait.next().await {
+        Some(Ok(answer)) => Fate::Exited(answer.status_code),
+        // bollard's spelling of a non-zero exit status.
+        Some(Err(Error::DockerContainerWaitError { code, .. })) => Fate::Exited(code),
+        Some(Err(e)) if is_not_found(&e) => Fate::Removed,
+        _ => std::future::pending().await,
+    }
+}
+
+/// Whether container `id`, whose first process had host pid `pid`, has ended: removed,
+/// stopped, running another process, or (before Docker noticed) its process gone.
+/// `None` while it runs that process; also when Docker cannot be asked and the process
+/// is there.
+pub async fn ended(docker: &Docker, id: &str, pid: u32) -> Option<Fate> {
+    // A zombie has no namespaces left: its network namespace cannot be opened.
+    let alive = std::fs::File::open(format!("/proc/{pid}/ns/net")).is_ok();
+    let state = match docker
+        .inspect_container(id, None::<InspectContainerOptions>)
+        .await
+    {
+        Ok(c) => c.state.unwrap_or_default(),
+        Err(e) if is_not_found(&e) => return Some(Fate::Removed),
+        Err(_) => return (!alive).then_some(Fate::ProcessGone),
+    };
+    let same_process = state.pid.is_some_and(|p| i64::from(pid) == p);
+    if state.running == Some(false) {
+        return Some(Fate::Exited(state.exit_code.unwrap_or(-1)));
+    }
+    (!alive || !same_process).then_some(Fate::ProcessGone)
+}
+
+/// What [`kill`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Killed {
+    /// Docker sent SIGKILL to the running container.
+    Killed,
+    /// It had stopped already, or was gone: nothing was killed.
+    NotRunning,
+}
+
+/// `POST /containers/{id}/kill` with SIGKILL.
+///
+/// Errors: Docker failed to answer, or refused otherwise than with "not running" (409) or
+/// "no such container" (404), which are [`Killed::NotRunning`].
+pub async fn kill(docker: &Docker, id: &str) -> Result<Killed, Error> {
     match docker
         .kill_container(
             id,
@@ -173,12 +237,11 @@ pub async fn kill(docker: &Docker, id: &str) -> Result<(), Error> {
         )
         .await
     {
-        Ok(()) => Ok(()),
-        // 404: gone; 409: not running. Either way the app is not running.
+        Ok(()) => Ok(Killed::Killed),
         Err(Error::DockerResponseServerError {
             status_code: 404 | 409,
             ..
-        }) => Ok(()),
+        }) => Ok(Killed::NotRunning),
         Err(e) => Err(e),
     }
 }

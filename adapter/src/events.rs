@@ -55,7 +55,7 @@ pub async fn attach_waiting(attacher: &Arc<Attacher>) -> usize {
                     attached += 1;
                     break;
                 }
-                Ok(Outcome::Skipped(_)) => break,
+                Ok(_) => break,
                 Err(e) if attempt == SCAN_ATTEMPTS => {
                     tracing::error!("giving up on {id} for now: {e}");
                 }

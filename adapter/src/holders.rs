@@ -9,7 +9,7 @@ use weave_cidr::Ipv4Cidr;
 
 use crate::attach::bridge;
 use crate::docker::{self, Listed};
-use crate::policy::claims::{self, Held, Moment, Other, Segment, SEGMENT_LABEL};
+use crate::policy::claims::{self, Held, Moment, Other, Segment, ATTACH_LABEL};
 use crate::policy::Policy;
 
 /// Inspects run at once.
@@ -23,11 +23,11 @@ pub async fn others(
     segment: &Segment,
     waiter: &str,
 ) -> Result<Vec<Other>, bollard::errors::Error> {
-    let label = segment.label_value();
+    let identity = segment.identity();
     let candidates: Vec<String> = docker::running(docker)
         .await?
         .into_iter()
-        .filter(|c| may_be_on(c, &label, waiter))
+        .filter(|c| may_be_on(c, identity.as_str(), waiter))
         .map(|c| c.id)
         .collect();
     let mut others = Vec::with_capacity(candidates.len());
@@ -37,7 +37,7 @@ pub async fn others(
             // Gone meanwhile: it holds nothing.
             let Some(facts) = facts? else { continue };
             // Only an unlabelled container needs the kernel to say where it is.
-            let bridge = if facts.labels.contains_key(SEGMENT_LABEL) || facts.pid == 0 {
+            let bridge = if facts.labels.contains_key(ATTACH_LABEL) || facts.pid == 0 {
                 None
             } else {
                 bridge::bridge_of(facts.pid).await.ok().flatten()
@@ -52,7 +52,7 @@ pub async fn others(
 /// that label, or none and its first process is the waiter (Docker lists the Entrypoint's
 /// first word first in `Command`).
 fn may_be_on(c: &Listed, label: &str, waiter: &str) -> bool {
-    match c.labels.get(SEGMENT_LABEL) {
+    match c.labels.get(ATTACH_LABEL) {
         Some(recorded) => recorded == label,
         None => c
             .command
@@ -91,7 +91,7 @@ mod tests {
             id: "a".into(),
             command: command.into(),
             labels: label
-                .map(|v| [(SEGMENT_LABEL.to_string(), v.to_string())].into())
+                .map(|v| [(ATTACH_LABEL.to_string(), v.to_string())].into())
                 .unwrap_or_default(),
         }
     }

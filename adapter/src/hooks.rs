@@ -5,7 +5,6 @@
 //! container). Each front-end maps what comes out to its own wire.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::attach::attacher::{Attacher, OnFailure};
 use crate::docker;
@@ -98,47 +97,23 @@ impl WeaveHooks {
     }
 
     /// Attaches `container` (id or name) after Docker answered its start or restart with a
-    /// 2xx other than 304, killing it when that fails.
+    /// 2xx other than 304, killing it when that fails. A container that stops or is removed
+    /// meanwhile ends the wait at once: the client then learns its fate from Docker (the
+    /// CLI's `wait` gives its exit status), as it would without us.
     ///
     /// Errors: the container needed its network and did not get it (it has been killed);
     /// the text names the container and the cause.
     pub async fn started(&self, container: &str) -> Result<(), NotNetworked> {
-        let Err(e) = self
+        match self
             .attacher
             .attach(container, OnFailure::KillContainer)
             .await
-        else {
-            return Ok(());
-        };
-        // The start hook and the events follower may both attach a container; when the
-        // first one wins and the app is quick, the second finds the process gone. The
-        // waiter execs the app only once ethwe is ready, so a container that ended on its
-        // own (not SIGKILLed) did get its network.
-        if self.ended_on_its_own(container).await {
-            tracing::info!("{container} ended on its own during a second attach ({e})");
-            return Ok(());
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(NotNetworked {
+                message: format!("container {container} was not given its network: {e}"),
+                held: e.held().is_some(),
+            }),
         }
-        Err(NotNetworked {
-            message: format!("container {container} was not given its network: {e}"),
-            held: e.held().is_some(),
-        })
-    }
-
-    /// True when `container` stops running within 5 s (Docker may still report a process
-    /// that just exited as running) and did not die of SIGKILL (exit 137, what a failed
-    /// attach does to it).
-    async fn ended_on_its_own(&self, container: &str) -> bool {
-        for _ in 0..50 {
-            let Some((running, exit_code)) =
-                docker::run_state(self.attacher.docker(), container).await
-            else {
-                return false;
-            };
-            if running == Some(false) {
-                return exit_code.is_some_and(|code| code != 137);
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        false
     }
 }

@@ -16,7 +16,8 @@ pub fn binary() -> PathBuf {
     prereq::static_bin("powerstrip-weave")
 }
 
-/// Checks what every proxy test needs (root, a docker daemon, the binary); false = skip.
+/// Checks what every proxy test needs (root, a docker daemon, the binary, the weavewait
+/// archive the private volume containers are made from); false = skip.
 pub fn prerequisites() -> bool {
     prereq::require(
         prereq::is_root(),
@@ -30,6 +31,10 @@ pub fn prerequisites() -> bool {
             "{} (run `make static` or set POWERSTRIP_WEAVE_BIN)",
             binary().display()
         ),
+    ) && prereq::require(
+        std::env::var_os("WEAVEWAIT_IMAGE").is_some()
+            || crate::kit::archive_path("weavewait").is_file(),
+        "target/images/weavewait.tar (`make images`)",
     )
 }
 
@@ -77,31 +82,59 @@ impl Proxy {
         let listen = format!("unix://{}", sock.display());
         let mut all = vec!["--listen", listen.as_str(), "--no-events"];
         all.extend_from_slice(args);
-        Proxy::spawn(dir, listen.clone(), &all, |_| {
-            std::os::unix::net::UnixStream::connect(&sock).is_ok()
-        })
+        Proxy::spawn(
+            dir,
+            listen.clone(),
+            &all,
+            |_| std::os::unix::net::UnixStream::connect(&sock).is_ok(),
+            "info",
+        )
     }
 
     /// Starts the proxy with exactly `args` (which must include `--listen`), `host` being
     /// the DOCKER_HOST clients use; `ready` probes whether it is listening.
     pub fn start_with(host: &str, args: &[&str], ready: impl Fn(&str) -> bool) -> Proxy {
-        Proxy::spawn(TempDir::new("proxy"), host.to_string(), args, ready)
+        Proxy::spawn(TempDir::new("proxy"), host.to_string(), args, ready, "info")
     }
 
-    fn spawn(dir: TempDir, host: String, args: &[&str], ready: impl Fn(&str) -> bool) -> Proxy {
+    /// [`Proxy::start_with`] logging at `rust_log` (`RUST_LOG`, e.g. `debug`).
+    pub fn start_logging(
+        host: &str,
+        args: &[&str],
+        ready: impl Fn(&str) -> bool,
+        rust_log: &str,
+    ) -> Proxy {
+        Proxy::spawn(
+            TempDir::new("proxy"),
+            host.to_string(),
+            args,
+            ready,
+            rust_log,
+        )
+    }
+
+    fn spawn(
+        dir: TempDir,
+        host: String,
+        args: &[&str],
+        ready: impl Fn(&str) -> bool,
+        rust_log: &str,
+    ) -> Proxy {
         let log = dir.join("proxy.log");
         // The weave hooks create a missing volume container at start-up: a private one per
-        // proxy (from the busybox image) keeps tests off the host's shared `weavewait`.
+        // proxy (from the weavewait image, which the start-up check requires) keeps tests
+        // off the host's shared `weavewait`.
         let volume = (!args.contains(&"--no-weave") && !args.contains(&"--volume-container"))
             .then(|| unique("pw-vc"));
+        let image = crate::adapter::weavewait_image();
         let mut all: Vec<&str> = args.to_vec();
         if let Some(v) = &volume {
-            all.extend_from_slice(&["--volume-container", v, "--image", busybox_image()]);
+            all.extend_from_slice(&["--volume-container", v, "--image", &image]);
         }
         let child = Command::new(binary())
             .arg("proxy")
             .args(&all)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", rust_log)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("cannot create the proxy log"))
@@ -127,6 +160,11 @@ impl Proxy {
             std::thread::sleep(Duration::from_millis(50));
         }
         proxy
+    }
+
+    /// The private volume container the proxy was given when the caller named none.
+    pub fn volume_container(&self) -> Option<&str> {
+        self.volume.as_deref()
     }
 
     /// A path in the proxy's scratch directory (for adapters.yml, certificates…).

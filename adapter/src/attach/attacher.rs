@@ -3,6 +3,11 @@
 //! fails apply the failure rule of the caller ([`OnFailure`]): the app must never run
 //! without its network.
 //!
+//! A container that stops, or is removed, while it is being attached ends the attach at
+//! once: its end is watched alongside the backend (Docker's `wait`), the backend's work is
+//! dropped (an external command is killed), nothing is killed, and it is logged at debug
+//! level; a backend failure caused by the container ending is judged the same way.
+//!
 //! Attaches of one container are serialised (the post-hook and the `start` event race),
 //! and backends are idempotent, so a second attach is a no-op. On a backend with a segment,
 //! an address another container holds there (Docker's view, [`crate::policy::claims`]) is
@@ -23,6 +28,7 @@ use crate::fault;
 use crate::holders;
 use crate::panics;
 use crate::policy::claims::{self, Held, Holder, Moment, Other};
+use crate::policy::identity::ATTACH_LABEL;
 use crate::policy::rewrite::RewriteConfig;
 use crate::policy::target::ContainerFacts;
 use crate::policy::target::{target_of, Skip};
@@ -47,6 +53,10 @@ pub enum Outcome {
     Attached(Target),
     /// Nothing to do.
     Skipped(Skip),
+    /// It stopped or was removed before its attach completed: the attach was abandoned.
+    Ended(Target, docker::Fate),
+    /// Its `ethwe` is on another bridge; left as it is (the text says where).
+    Elsewhere(Target, String),
 }
 
 /// How long a failed attach is remembered for a client's attach of the same container.
@@ -80,6 +90,7 @@ impl Attacher {
             scope,
             allocates: backend.allocates(),
             backend: backend.name(),
+            identity: backend.identity(),
             segment: backend.segment(),
         };
         Attacher {
@@ -153,24 +164,45 @@ impl Attacher {
                 locks.remove(&facts.id);
             }
         }
-        match result? {
+        let result = result?;
+        // A client waits, and the container is gone: when an earlier attach of it failed
+        // (and the failure rule stopped it), that failure is the answer, not "nothing to do".
+        let ended = matches!(
+            result,
+            Locked::Skipped(Skip::NotRunning | Skip::Gone) | Locked::Ended(..)
+        );
+        if ended && on_failure == OnFailure::KillContainer {
+            if let Some(failure) = self.failures().remove(&facts.id) {
+                return Err(AttachError::FailedEarlier {
+                    container: facts.name,
+                    why: failure.why,
+                    held: failure.held,
+                });
+            }
+        }
+        match result {
             Locked::Attached(target) => {
                 tracing::info!("attached {target}");
                 self.failures().remove(&target.id);
                 Ok(Outcome::Attached(target))
             }
-            Locked::Skipped(Skip::NotRunning) if on_failure == OnFailure::KillContainer => {
-                let earlier = self.failures().remove(&facts.id);
-                match earlier {
-                    Some(failure) => Err(AttachError::FailedEarlier {
-                        container: facts.name,
-                        why: failure.why,
-                        held: failure.held,
-                    }),
-                    None => Ok(Outcome::Skipped(Skip::NotRunning)),
-                }
+            Locked::Skipped(skip) => {
+                tracing::debug!("left container {id_or_name} alone: {skip}");
+                Ok(Outcome::Skipped(skip))
             }
-            Locked::Skipped(skip) => Ok(Outcome::Skipped(skip)),
+            Locked::Ended(target, fate) => {
+                tracing::debug!("{target} {fate} during its attach: attach abandoned");
+                Ok(Outcome::Ended(target, fate))
+            }
+            Locked::Elsewhere(target, e) => {
+                tracing::warn!(
+                    "{e} (the app runs). Followers with different settings both attach a \
+                     container only when it carries no {ATTACH_LABEL} label (one created by \
+                     an older version, or run without the proxy): run one follower, or give \
+                     each its own --label"
+                );
+                Ok(Outcome::Elsewhere(target, e.to_string()))
+            }
             Locked::Failed(target, e) => {
                 tracing::error!("attach of {target} failed: {e}");
                 self.remember_failure(&target.id, &e);
@@ -223,16 +255,22 @@ impl Attacher {
             Ok(others) => others,
             Err(e) => return Ok(Locked::Failed(target, e)),
         };
-        Ok(match self.backend.attach(&target).await {
-            Ok(()) => Locked::Attached(target),
-            // The process ended meanwhile (a quick app after an earlier attach of this run):
-            // nothing to attach, and nothing to stop; stopping would also end the restart
-            // policy of a container Docker is about to run again.
-            Err(e) if !has_namespace(target.pid) => {
-                tracing::info!("{target} ended while being attached again ({e})");
-                Locked::Skipped(Skip::NotRunning)
-            }
-            Err(e) => Locked::Failed(target, name_holder(e, &others)),
+        // The container's end is watched alongside the backend: a container stopped during
+        // a slow attach frees its waiting client at once, and is not called attached.
+        let race = tokio::select! {
+            biased;
+            result = self.backend.attach(&target) => Race::Done(result),
+            fate = docker::stopped(&self.docker, &target.id) => Race::Stopped(fate),
+        };
+        Ok(match race {
+            Race::Done(Ok(())) => Locked::Attached(target),
+            Race::Done(Err(e @ AttachError::Elsewhere { .. })) => Locked::Elsewhere(target, e),
+            Race::Done(Err(e)) => match docker::ended(&self.docker, &target.id, target.pid).await {
+                // The failure is the container ending (its namespace gone, its veth with it).
+                Some(fate) => Locked::Ended(target, fate),
+                None => Locked::Failed(target, name_holder(e, &others)),
+            },
+            Race::Stopped(fate) => Locked::Ended(target, fate),
         })
     }
 
@@ -290,11 +328,15 @@ impl Attacher {
     }
 
     /// SIGKILL to container `id` through Docker; `what` names it in logs. Returns whether
-    /// Docker did it.
+    /// the container is not running now.
     async fn kill_container(&self, id: &str, what: &str) -> bool {
         match docker::kill(&self.docker, id).await {
-            Ok(()) => {
+            Ok(docker::Killed::Killed) => {
                 tracing::warn!("killed {what} so it never runs unnetworked");
+                true
+            }
+            Ok(docker::Killed::NotRunning) => {
+                tracing::debug!("{what} had stopped already: nothing to kill");
                 true
             }
             Err(e) => {
@@ -331,12 +373,6 @@ fn name_holder(e: AttachError, others: &[Other]) -> AttachError {
     AttachError::AddressHeld { target, held }
 }
 
-/// True while process `pid` has a network namespace (a process that exited, zombie or
-/// reaped, has none).
-fn has_namespace(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}/ns/net")).exists()
-}
-
 /// Writes `line` to the stderr of `target`'s first process, the waiter, still blocked:
 /// Docker logs it (`docker logs`), and a client attached to the container sees it. Never
 /// blocks (a full pipe loses the line); a process already gone has no log to write to.
@@ -344,15 +380,13 @@ fn say_in_log(target: &Target, line: &str) {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
 
-    use nix::fcntl::OFlag;
-
     if target.pid == 0 {
         return;
     }
     let path = format!("/proc/{}/fd/2", target.pid);
     let opened = std::fs::OpenOptions::new()
         .write(true)
-        .custom_flags((OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits())
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(&path);
     let written = opened.and_then(|mut log| log.write_all(format!("{line}\n").as_bytes()));
     if let Err(e) = written {
@@ -364,8 +398,18 @@ fn say_in_log(target: &Target, line: &str) {
 enum Locked {
     Attached(Target),
     Skipped(Skip),
+    /// The container stopped during the attach, or the backend failed because it had.
+    Ended(Target, docker::Fate),
+    /// Its `ethwe` is another bridge's: no failure rule applies.
+    Elsewhere(Target, AttachError),
     /// The backend failed for this target: the caller applies [`OnFailure`].
     Failed(Target, AttachError),
+}
+
+/// The backend's attach, or the container's end, whichever comes first.
+enum Race {
+    Done(Result<(), AttachError>),
+    Stopped(docker::Fate),
 }
 
 /// SIGKILL to the container's first process (the waiter, still blocked on netlink).

@@ -2,6 +2,8 @@
 //! per backend, and [`attacher::Attacher`], which resolves containers, asks the policy core
 //! whether to attach them, and applies the failure rules.
 
+mod announce;
+pub mod arp;
 pub mod attacher;
 pub mod bridge;
 pub mod command;
@@ -12,7 +14,7 @@ mod netns;
 pub mod weave;
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -20,6 +22,7 @@ use futures::future::BoxFuture;
 use crate::policy::allocation::AllocationNeeded;
 use crate::policy::claims::{Held, Segment};
 pub use crate::policy::target::Target;
+use crate::policy::Identity;
 use netlink::NetlinkError;
 
 /// Why an attach failed. Every message names the container and what failed.
@@ -65,6 +68,18 @@ pub enum AttachError {
         target: String,
         /// Why.
         source: lock::LockError,
+    },
+    /// The container's `ethwe` is already a port of another bridge (attached by another
+    /// follower, or by hand): it is left as it is, never replaced, and the app is not
+    /// killed for it.
+    #[error("{target} is already attached to bridge {bridge}, not {ours}: left as it is")]
+    Elsewhere {
+        /// The container.
+        target: String,
+        /// The bridge its host end is a port of.
+        bridge: String,
+        /// The bridge this backend attaches to.
+        ours: String,
     },
     /// The backend only assigns exact addresses.
     #[error("{target}: {source}")]
@@ -147,6 +162,11 @@ pub trait Backend: Send + Sync + fmt::Debug {
         None
     }
 
+    /// The attach settings recorded on the containers it is to attach
+    /// ([`crate::policy::identity`]): what tells this follower's containers from those of
+    /// a follower with other settings.
+    fn identity(&self) -> Identity;
+
     /// Attaches `target`; on error nothing is left half-applied where the backend controls it.
     fn attach<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Result<(), AttachError>>;
 }
@@ -180,6 +200,28 @@ impl std::str::FromStr for BackendSpec {
 }
 
 impl BackendSpec {
+    /// Checks that the backend can run here, so a follower never starts only to fail every
+    /// attach: the program of `weave` and `command:<path>` is found in the `PATH` of this
+    /// process as it will be run. `bridge` needs nothing found.
+    ///
+    /// Errors: the message names the `--attach` value, what is wrong and the fix.
+    pub fn check(&self) -> Result<(), String> {
+        let path = std::env::var_os("PATH");
+        let (spec, program) = match self {
+            BackendSpec::Bridge => return Ok(()),
+            BackendSpec::Weave => ("weave".to_string(), Path::new("weave")),
+            BackendSpec::Command(p) => (format!("command:{}", p.display()), p.as_path()),
+        };
+        match command::locate(program, path.as_deref()) {
+            Ok(_) => Ok(()),
+            Err(e) if *self == BackendSpec::Weave => Err(format!(
+                "--attach {spec}: {e}; Weave Net's `weave` script is needed (or choose \
+                 --attach bridge, the native default, or --attach command:<path>)"
+            )),
+            Err(e) => Err(format!("--attach {spec}: {e}")),
+        }
+    }
+
     /// Builds the backend; `bridge` names the Linux bridge of the `bridge` backend.
     pub fn build(&self, bridge: &bridge::BridgeConfig) -> Arc<dyn Backend> {
         match self {

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use futures::TryStreamExt;
 use nix::errno::Errno;
 use rtnetlink::packet_route::address::AddressAttribute;
-use rtnetlink::packet_route::link::{InfoData, InfoVeth, LinkAttribute, LinkMessage};
+use rtnetlink::packet_route::link::{InfoData, InfoVeth, LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth};
 use tokio::task::JoinHandle;
 use weave_cidr::Ipv4Cidr;
@@ -53,6 +53,10 @@ pub struct Link {
     pub name: String,
     /// IFLA_MASTER: the bridge it is a port of.
     pub master: Option<u32>,
+    /// IFLA_ADDRESS when it is a MAC (6 bytes).
+    pub mac: Option<[u8; 6]>,
+    /// IFF_RUNNING: up, with carrier and operational state up, so frames leave.
+    pub running: bool,
 }
 
 impl From<LinkMessage> for Link {
@@ -61,11 +65,14 @@ impl From<LinkMessage> for Link {
             index: m.header.index,
             name: String::new(),
             master: None,
+            mac: None,
+            running: m.header.flags.contains(LinkFlags::Running),
         };
         for a in m.attributes {
             match a {
                 LinkAttribute::IfName(n) => link.name = n,
                 LinkAttribute::Controller(i) => link.master = Some(i),
+                LinkAttribute::Address(a) => link.mac = a.try_into().ok(),
                 _ => {}
             }
         }
@@ -169,16 +176,19 @@ impl Netlink {
             .map_err(failed(format!("create bridge {name}")))
     }
 
-    /// `RTM_NEWLINK` of a veth pair: `name` here, and `peer` created straight in the
-    /// network namespace of process `peer_pid` (IFLA_NET_NS_PID), both down.
+    /// `RTM_NEWLINK` of a veth pair: `name` here, and `peer` with MAC `peer_mac`
+    /// (IFLA_ADDRESS) created straight in the network namespace of process `peer_pid`
+    /// (IFLA_NET_NS_PID), both down.
     pub async fn add_veth(
         &self,
         name: &str,
         peer: &str,
         peer_pid: u32,
+        peer_mac: [u8; 6],
     ) -> Result<(), NetlinkError> {
         let peer_link = LinkMessageBuilder::<LinkUnspec>::new()
             .name(peer.to_string())
+            .address(peer_mac.to_vec())
             .setns_by_pid(peer_pid)
             .build();
         let veth = LinkVeth::new(name, peer)

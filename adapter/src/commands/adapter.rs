@@ -8,6 +8,7 @@ use bollard::Docker;
 
 use super::flags::subcommand;
 use super::settings::{shutdown_signal, WeaveSettings};
+use super::volume;
 use crate::hooks::WeaveHooks;
 use crate::powerstrip::adapter::PowerstripAdapter;
 use crate::powerstrip::server;
@@ -26,10 +27,21 @@ subcommand! {
     with [weave]
 }
 
-/// Runs the adapter until SIGINT/SIGTERM.
+/// Checks the volume container, then runs the adapter until SIGINT/SIGTERM. Unlike
+/// `launch`, it creates nothing; a daemon that does not answer yet only gets a warning,
+/// since the adapter follows it once it does.
 pub async fn run(args: AdapterArgs) -> anyhow::Result<()> {
     let settings = WeaveSettings::from_flags(args.weave_flags())?;
-    serve(args.listen, settings, docker::from_env()?).await
+    let docker = docker::from_env()?;
+    let (name, waiter) = (&settings.rewrite.volume_container, &settings.rewrite.waiter);
+    match volume::check_waiter(&docker, name, waiter).await {
+        Ok(()) => {}
+        Err(volume::Problem::Docker(why)) => {
+            tracing::warn!("cannot check volume container {name} yet: {why}")
+        }
+        Err(problem) => return Err(volume::found_problem(name, problem)),
+    }
+    serve(args.listen, settings, docker).await
 }
 
 /// Serves the powerstrip adapter on `listen` until SIGINT or SIGTERM, following Docker

@@ -9,8 +9,8 @@ use anyhow::{bail, Context};
 use argh::FromArgs;
 
 use super::flags::subcommand;
-use super::launch::ensure_volume_container;
 use super::settings::{shutdown_signal, WeaveSettings};
+use super::volume;
 use crate::addr::{refuse_self_loop, Addr, DEFAULT_LISTEN};
 use crate::hooks::WeaveHooks;
 use crate::proxy::adapters::AdaptersConfig;
@@ -115,15 +115,10 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
 async fn weave_hooks(args: &ProxyArgs, docker: &Addr) -> anyhow::Result<WeaveHooks> {
     let settings = WeaveSettings::from_flags(args.weave_flags())?;
     let client = docker::client(docker)?;
-    // As `launch` does: a missing volume container would otherwise surface only as
-    // Docker's "No such container" on the first rewritten create.
-    let volume = &settings.rewrite.volume_container;
-    if ensure_volume_container(&client, volume, &args.image)
-        .await
-        .with_context(|| format!("--volume-container {volume}"))?
-    {
-        tracing::info!(container = %volume, image = %args.image, "created the volume container");
-    }
+    // As `launch` does: a missing volume container, or one without the waiter, would
+    // otherwise surface only on the first rewritten create or start.
+    let (volume, waiter) = (&settings.rewrite.volume_container, &settings.rewrite.waiter);
+    volume::prepare(&client, volume, &args.image, waiter).await?;
     let attacher = settings.attacher(client);
     if settings.events {
         tokio::spawn(events::follow(attacher.clone()));

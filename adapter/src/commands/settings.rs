@@ -33,7 +33,8 @@ impl WeaveSettings {
     /// Checks `flags`.
     ///
     /// Errors: a bridge name outside 1 to 15 bytes (Linux IFNAMSIZ), a relative waiter
-    /// path; each names the flag and the fix.
+    /// path, a backend program that cannot run ([`BackendSpec::check`]); each names the
+    /// flag and the fix.
     pub fn from_flags(flags: WeaveFlags) -> anyhow::Result<WeaveSettings> {
         let bridge = flags.bridge.bridge;
         if bridge.is_empty() || bridge.len() > MAX_IFNAME {
@@ -42,6 +43,7 @@ impl WeaveSettings {
         if !flags.waiter.starts_with('/') {
             anyhow::bail!("--waiter {:?}: give an absolute path", flags.waiter);
         }
+        flags.attach.check().map_err(anyhow::Error::msg)?;
         Ok(WeaveSettings {
             backend: flags.attach,
             bridge: BridgeConfig {
@@ -102,6 +104,26 @@ mod tests {
             scope: Scope::default(),
             events: true,
         }
+    }
+
+    #[test]
+    fn a_backend_program_that_cannot_run_is_refused_with_the_fix() {
+        let e = WeaveSettings::from_flags(WeaveFlags {
+            attach: BackendSpec::Command("/nonexistent/attach".into()),
+            ..flags()
+        })
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "--attach command:/nonexistent/attach: /nonexistent/attach does not exist: give \
+             the path of the attach program"
+        );
+        assert!(WeaveSettings::from_flags(WeaveFlags {
+            attach: BackendSpec::Command("/bin/true".into()),
+            ..flags()
+        })
+        .is_ok());
     }
 
     #[test]

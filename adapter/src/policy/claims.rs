@@ -6,10 +6,10 @@
 //!
 //! A container holds the exact addresses of its `WEAVE_CIDR` while Docker says it is
 //! running (a container that Docker is restarting counts as running, so it keeps its
-//! claim); a stopped one holds nothing. It is on the segment when its
-//! [`SEGMENT_LABEL`] names the segment, or, without that label (created before it
-//! existed), when its Entrypoint starts with the waiter and its host veth is a port of the
-//! segment's bridge or it has none yet.
+//! claim); a stopped one holds nothing. It is on the segment when its attach settings
+//! ([`ATTACH_LABEL`], [`super::identity`]) name the segment's bridge, or, without that
+//! label (created before it existed), when its Entrypoint starts with the waiter and its
+//! host veth is a port of the segment's bridge or it has none yet.
 //!
 //! When it counts ([`Moment`]):
 //! - at a create, and before a start is sent to Docker, every holder counts;
@@ -26,12 +26,10 @@ use weave_cidr::Ipv4Cidr;
 
 use super::allocation::exact_addresses;
 use super::asks::{asks, shared_namespace, Asks};
+pub use super::identity::ATTACH_LABEL;
+use super::identity::{self, Identity, Recorded};
 use super::target::ContainerFacts;
 use super::Policy;
-
-/// The label recording the attach settings a container was created under
-/// (`bridge:<bridge>` for the bridge backend), which says which segment it is on.
-pub const SEGMENT_LABEL: &str = "powerstrip-weave.attach";
 
 /// The containers attached to one Linux bridge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,9 +46,10 @@ impl Segment {
         }
     }
 
-    /// The [`SEGMENT_LABEL`] value of its containers: `bridge:<bridge>`.
-    pub fn label_value(&self) -> String {
-        format!("bridge:{}", self.bridge)
+    /// The attach settings its containers are recorded with ([`ATTACH_LABEL`]):
+    /// `bridge:<bridge>`.
+    pub fn identity(&self) -> Identity {
+        Identity::bridge(&self.bridge)
     }
 }
 
@@ -60,7 +59,7 @@ pub struct Other {
     /// What Docker says of it.
     pub facts: ContainerFacts,
     /// The bridge its host veth is a port of, when it has one (the kernel's view; looked up
-    /// only for containers without [`SEGMENT_LABEL`]).
+    /// only for containers without [`ATTACH_LABEL`]).
     pub bridge: Option<String>,
 }
 
@@ -156,13 +155,19 @@ pub fn claims<'a>(env: impl IntoIterator<Item = &'a str>, mode: Option<&str>) ->
 }
 
 /// The exact addresses container `facts` will hold once attached under `policy`: none
-/// unless the policy has a segment and the container is in its scope and waits (its
-/// Entrypoint starts with the waiter), as [`super::target::target_of`] judges at attach.
+/// unless the policy has a segment and the container is in its scope, recorded with the
+/// policy's attach settings (or unrecorded) and waits (its Entrypoint starts with the
+/// waiter), as [`super::target::target_of`] judges at attach.
 pub fn wanted(facts: &ContainerFacts, policy: &Policy) -> Vec<Ipv4Cidr> {
+    let recorded = facts.labels.get(ATTACH_LABEL).map(String::as_str);
     let ours = policy.segment.is_some()
         && policy
             .scope
             .admits(|key| facts.labels.get(key).map(String::as_str))
+        && !matches!(
+            identity::judge(recorded, &policy.identity),
+            Recorded::Other(_)
+        )
         && facts.entrypoint.first() == Some(&policy.rewrite.waiter);
     if !ours {
         return Vec::new();
@@ -183,7 +188,7 @@ pub fn held(
     segment: &Segment,
     waiter: &str,
 ) -> Option<Held> {
-    let label = segment.label_value();
+    let label = segment.identity();
     let contenders: Vec<&Other> = others
         .iter()
         .filter(|o| o.facts.running && on_segment(o, segment, &label, waiter))
@@ -208,10 +213,10 @@ pub fn held(
     })
 }
 
-/// True when `o` is on `segment` (whose label value is `label`).
-fn on_segment(o: &Other, segment: &Segment, label: &str, waiter: &str) -> bool {
-    match o.facts.labels.get(SEGMENT_LABEL) {
-        Some(recorded) => recorded == label,
+/// True when `o` is on `segment` (whose attach settings are `label`).
+fn on_segment(o: &Other, segment: &Segment, label: &Identity, waiter: &str) -> bool {
+    match o.facts.labels.get(ATTACH_LABEL) {
+        Some(recorded) => recorded == label.as_str(),
         None => {
             o.facts.entrypoint.first().map(String::as_str) == Some(waiter)
                 && o.bridge.as_ref().is_none_or(|b| *b == segment.bridge)
@@ -257,7 +262,7 @@ mod tests {
                 running: true,
                 entrypoint: vec![W.into(), "/app".into()],
                 env: vec![format!("WEAVE_CIDR={value}")],
-                labels: [(SEGMENT_LABEL.to_string(), "bridge:weave".to_string())].into(),
+                labels: [(ATTACH_LABEL.to_string(), "bridge:weave".to_string())].into(),
                 ..ContainerFacts::default()
             },
             bridge: None,
@@ -316,12 +321,12 @@ mod tests {
         elsewhere
             .facts
             .labels
-            .insert(SEGMENT_LABEL.into(), "bridge:other".into());
+            .insert(ATTACH_LABEL.into(), "bridge:other".into());
         let mut weave_net = other("b", "10.2.1.1/24");
         weave_net
             .facts
             .labels
-            .insert(SEGMENT_LABEL.into(), "weave".into());
+            .insert(ATTACH_LABEL.into(), "weave".into());
         assert_eq!(
             held_at(Moment::Create, &[elsewhere, weave_net], "10.2.1.1/24"),
             None

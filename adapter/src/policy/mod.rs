@@ -8,7 +8,8 @@
 //! - [`target`]: the attach target of a start, restart or event (docs/design.md §5).
 //! - [`asks`] and [`scope`]: whether a container asks for `ethwe` and is ours to judge,
 //!   the rules both decisions share; [`allocation`]: what a backend that cannot allocate
-//!   accepts.
+//!   accepts; [`identity`]: the attach settings a container is recorded with, so that only
+//!   a follower with those settings attaches it.
 //! - [`claims`]: one holder per address on a bridge, as Docker's view shows it.
 //! - [`json`]: reading a create body the way the daemon does.
 
@@ -16,12 +17,14 @@ pub mod allocation;
 pub mod asks;
 pub mod claims;
 pub mod create;
+pub mod identity;
 pub mod json;
 pub mod rewrite;
 pub mod route;
 pub mod scope;
 pub mod target;
 
+pub use identity::Identity;
 pub use scope::Scope;
 
 use rewrite::RewriteConfig;
@@ -39,6 +42,9 @@ pub struct Policy {
     pub allocates: bool,
     /// The backend's `--attach` name, for messages.
     pub backend: &'static str,
+    /// The attach settings the rewrite records on containers and the attach requires of
+    /// them ([`identity`]).
+    pub identity: Identity,
     /// The segment on which each exact address has one holder ([`claims`]): the bridge of
     /// the `bridge` backend; `None` for backends that leave addresses to others.
     pub segment: Option<claims::Segment>,
@@ -53,6 +59,7 @@ impl Default for Policy {
             scope: Scope::default(),
             allocates: false,
             backend: "bridge",
+            identity: Identity::default(),
             segment: Some(claims::Segment::new("weave")),
         }
     }

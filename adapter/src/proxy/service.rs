@@ -25,7 +25,7 @@ use super::chain;
 use super::upstream::{BoxError, ProxyBody, Upstream};
 use crate::fault;
 use crate::hooks::WeaveHooks;
-use crate::policy::create::Decision;
+use crate::policy::create::{self, Decision};
 use crate::policy::route::{self, Route};
 use crate::powerstrip::envelope::{ClientRequest, ServerResponse};
 
@@ -67,15 +67,18 @@ async fn serve(
     let body = read_if_looked_at(&mut cx, body).await?;
     // In process first (the weave adapter was first in powerstrip's chain), then the
     // external pre-hooks see the rewritten body.
-    let (body, warning) = weave_create(shared, &cx, body).await?;
+    let (body, created) = weave_create(shared, &cx, body).await?;
+    cx.created = created;
     before_start(shared, &cx.route).await?;
     let body = pre_hooks(shared, &cx, body).await?;
     let resp = forward(upstream, parts, body, cx.upgrade.is_some()).await?;
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
         return Ok(switch(resp, cx.upgrade));
     }
+    let resp = explain_create_error(shared, &cx, resp).await?;
+    let resp = warn(&cx, resp).await?;
     attach_started(shared, &cx.route, resp.status()).await?;
-    answer(shared, &cx, resp, warning).await
+    post_hooks(shared, &cx, resp).await
 }
 
 /// What the steps know of the request besides its body.
@@ -90,6 +93,20 @@ struct Context {
     is_json: bool,
     /// The request as the client sent it, as adapters see it (body once read).
     original: ClientRequest,
+    /// What the weave hooks made of a create.
+    created: Created,
+}
+
+/// What the weave hooks made of a create, for the steps after the daemon's answer.
+#[derive(Debug, Default)]
+enum Created {
+    /// Nothing: not a create, or passed through.
+    #[default]
+    Untouched,
+    /// Rewritten (Docker's refusal may need explaining).
+    Rewritten,
+    /// Passed through with its `WEAVE_CIDR` ignored: this warning goes into the answer.
+    Warned(String),
 }
 
 impl Context {
@@ -115,6 +132,7 @@ impl Context {
                 request: target,
                 body: None,
             },
+            created: Created::Untouched,
         };
         let (parts, body) = req.into_parts();
         (cx, parts, body)
@@ -127,12 +145,21 @@ impl Context {
     }
 }
 
-/// The request body as it goes on to the daemon.
+/// A body on its way: the request's to the daemon, or the daemon's answer to the client.
 enum Outgoing {
-    /// The client's body, streamed as it comes.
+    /// Streamed as it comes.
     Stream(Incoming),
-    /// A body read whole (and maybe rewritten).
+    /// Read whole (and maybe rewritten).
     Whole(Bytes),
+}
+
+impl Outgoing {
+    fn into_proxy_body(self) -> ProxyBody {
+        match self {
+            Outgoing::Stream(b) => streamed(b),
+            Outgoing::Whole(b) => full(b),
+        }
+    }
 }
 
 /// Reads the client's body whole only when something must look at it: the create decision,
@@ -147,21 +174,21 @@ async fn read_if_looked_at(cx: &mut Context, body: Incoming) -> Result<Outgoing,
     Ok(Outgoing::Whole(whole))
 }
 
-/// The create decision, mapped to what the daemon gets (and a warning for the client) or
-/// to Docker's own error shape.
+/// The create decision, mapped to what the daemon gets (and what was made of it) or to
+/// Docker's own error shape.
 async fn weave_create(
     shared: &Shared,
     cx: &Context,
     body: Outgoing,
-) -> Result<(Outgoing, Option<String>), Answer> {
+) -> Result<(Outgoing, Created), Answer> {
     let (Some(weave), Route::Create, Outgoing::Whole(bytes)) = (&shared.weave, &cx.route, &body)
     else {
-        return Ok((body, None));
+        return Ok((body, Created::Untouched));
     };
     match weave.create(bytes).await {
-        Decision::Pass => Ok((body, None)),
-        Decision::Ignore(ignored) => Ok((body, Some(ignored.to_string()))),
-        Decision::Rewrite(text) => Ok((Outgoing::Whole(Bytes::from(text)), None)),
+        Decision::Pass => Ok((body, Created::Untouched)),
+        Decision::Ignore(ignored) => Ok((body, Created::Warned(ignored.to_string()))),
+        Decision::Rewrite(text) => Ok((Outgoing::Whole(Bytes::from(text)), Created::Rewritten)),
         Decision::Refuse(refusal) => Err(refused(&refusal)),
     }
 }
@@ -176,6 +203,26 @@ async fn before_start(shared: &Shared, route: &Route) -> Result<(), Answer> {
         .before_start(container)
         .await
         .map_err(|held| error_response(StatusCode::CONFLICT, &held.to_string()))
+}
+
+/// Docker's answer to a create whose `WEAVE_CIDR` is ignored, with the reason added to its
+/// `Warnings` (the docker CLI prints `WARNING: …`); only that answer is read whole.
+async fn warn(cx: &Context, resp: Response<Outgoing>) -> Result<Response<Outgoing>, Answer> {
+    let (mut parts, body) = resp.into_parts();
+    let Created::Warned(warning) = &cx.created else {
+        return Ok(Response::from_parts(parts, body));
+    };
+    if parts.status != StatusCode::CREATED {
+        return Ok(Response::from_parts(parts, body));
+    }
+    let whole = match body {
+        Outgoing::Stream(body) => read_whole(body, "daemon's response").await?,
+        Outgoing::Whole(whole) => whole,
+    };
+    let whole = with_warning(&whole, warning).map_or(whole, Bytes::from);
+    parts.headers.remove(TRANSFER_ENCODING);
+    parts.headers.insert(CONTENT_LENGTH, whole.len().into());
+    Ok(Response::from_parts(parts, Outgoing::Whole(whole)))
 }
 
 /// The external pre-hooks, in order, each seeing the body the previous one returned.
@@ -209,18 +256,45 @@ async fn forward(
     body: Outgoing,
     upgrade: bool,
 ) -> Result<Response<Incoming>, Answer> {
-    let body = match body {
-        Outgoing::Stream(b) => streamed(b),
-        Outgoing::Whole(b) => {
-            parts.headers.remove(TRANSFER_ENCODING);
-            parts.headers.insert(CONTENT_LENGTH, b.len().into());
-            full(b)
-        }
-    };
+    if let Outgoing::Whole(b) = &body {
+        parts.headers.remove(TRANSFER_ENCODING);
+        parts.headers.insert(CONTENT_LENGTH, b.len().into());
+    }
+    let body = body.into_proxy_body();
     upstream
         .send(Request::from_parts(parts, body), upgrade)
         .await
         .map_err(|e| error_response(StatusCode::BAD_GATEWAY, &e.to_string()))
+}
+
+/// Docker's refusal (4xx: 400 from Docker 20.10, 404 from later ones) of a create we
+/// rewrote, explained when it is about the volume container
+/// ([`create::explain_create_error`]), with Docker's status; every other answer goes on as
+/// Docker gave it.
+async fn explain_create_error(
+    shared: &Shared,
+    cx: &Context,
+    resp: Response<Incoming>,
+) -> Result<Response<Outgoing>, Answer> {
+    let (mut parts, body) = resp.into_parts();
+    let rewritten = matches!(cx.created, Created::Rewritten);
+    let (Some(weave), true, true) = (&shared.weave, rewritten, parts.status.is_client_error())
+    else {
+        return Ok(Response::from_parts(parts, Outgoing::Stream(body)));
+    };
+    let whole = read_whole(body, "daemon's response").await?;
+    let message = serde_json::from_slice::<serde_json::Value>(&whole)
+        .ok()
+        .and_then(|v| v.get("message")?.as_str().map(str::to_string));
+    let rewrite = &weave.attacher().policy().rewrite;
+    match message.and_then(|m| create::explain_create_error(&m, rewrite)) {
+        Some(explained) => Err(error_response(parts.status, &explained)),
+        None => {
+            parts.headers.insert(CONTENT_LENGTH, whole.len().into());
+            parts.headers.remove(TRANSFER_ENCODING);
+            Ok(Response::from_parts(parts, Outgoing::Whole(whole)))
+        }
+    }
 }
 
 /// Holds the answer to a successful start or restart until the container is attached: the
@@ -243,54 +317,35 @@ async fn attach_started(shared: &Shared, route: &Route, status: StatusCode) -> R
     })
 }
 
-/// The daemon's answer as the client gets it: streamed, unless it is read whole to add
-/// the warning of an ignored `WEAVE_CIDR` to a create's answer (the CLI prints
-/// `WARNING: …`), or for external post-hooks. Like powerstrip, chunked (streaming) answers
-/// skip the post-hooks.
-async fn answer(
-    shared: &Shared,
-    cx: &Context,
-    resp: Response<Incoming>,
-    warning: Option<String>,
-) -> Result<Answer, Answer> {
-    let (mut parts, body) = resp.into_parts();
-    let warning = warning.filter(|_| parts.status == StatusCode::CREATED);
-    let hooked = !cx.hooks.post.is_empty() && !is_chunked(&parts.headers);
-    if warning.is_none() && !hooked {
-        return Ok(Response::from_parts(parts, streamed(body)));
-    }
-    let mut whole = read_whole(body, "daemon's response").await?;
-    if let Some(text) = warning.and_then(|w| with_warning(&whole, &w)) {
-        whole = Bytes::from(text);
-    }
-    if hooked {
-        whole = post_hooks(shared, cx, &parts, &whole).await?.into();
-    }
-    parts.headers.remove(TRANSFER_ENCODING);
-    parts.headers.insert(CONTENT_LENGTH, whole.len().into());
-    Ok(Response::from_parts(parts, full(whole)))
-}
-
-/// The external post-hooks over the daemon's whole answer (`parts`, `whole`): the body the
-/// client gets.
+/// The external post-hooks over the daemon's whole answer. Like powerstrip, chunked
+/// (streaming) answers skip them.
 async fn post_hooks(
     shared: &Shared,
     cx: &Context,
-    parts: &hyper::http::response::Parts,
-    whole: &Bytes,
-) -> Result<String, Answer> {
+    resp: Response<Outgoing>,
+) -> Result<Answer, Answer> {
+    let (mut parts, body) = resp.into_parts();
+    if cx.hooks.post.is_empty() || is_chunked(&parts.headers) {
+        return Ok(Response::from_parts(parts, body.into_proxy_body()));
+    }
+    let whole = match body {
+        Outgoing::Stream(body) => read_whole(body, "daemon's response").await?,
+        Outgoing::Whole(whole) => whole,
+    };
     let response = ServerResponse {
         content_type: parts
             .headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
-        body: String::from_utf8_lossy(whole).into_owned(),
+        body: String::from_utf8_lossy(&whole).into_owned(),
         code: parts.status.as_u16(),
     };
-    chain::run_post(&cx.hooks.post, &cx.original, response, shared.hook_timeout)
+    let text = chain::run_post(&cx.hooks.post, &cx.original, response, shared.hook_timeout)
         .await
-        .map_err(|e| error_response(StatusCode::BAD_GATEWAY, &e.to_string()))
+        .map_err(|e| error_response(StatusCode::BAD_GATEWAY, &e.to_string()))?;
+    parts.headers.insert(CONTENT_LENGTH, text.len().into());
+    Ok(Response::from_parts(parts, full(text)))
 }
 
 /// Answers the client with the daemon's own `101` (status and headers, e.g. `Upgrade: tcp`
