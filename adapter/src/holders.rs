@@ -4,11 +4,10 @@
 //! first process) are inspected; for the unlabelled ones the kernel says which bridge their
 //! host veth is a port of.
 
-use bollard::Docker;
 use weave_cidr::Ipv4Cidr;
 
 use crate::attach::bridge;
-use crate::docker::{self, Listed};
+use crate::docker::{self, Daemon, DaemonError, Listed};
 use crate::policy::claims::{self, Held, Moment, Other, Segment, ATTACH_LABEL};
 use crate::policy::Policy;
 
@@ -19,12 +18,12 @@ const CONCURRENT_INSPECTS: usize = 8;
 ///
 /// Errors: Docker failing to list or inspect.
 pub async fn others(
-    docker: &Docker,
+    docker: &Daemon,
     segment: &Segment,
     waiter: &str,
-) -> Result<Vec<Other>, bollard::errors::Error> {
+) -> Result<Vec<Other>, DaemonError> {
     let identity = segment.identity();
-    let candidates: Vec<String> = docker::running(docker)
+    let candidates: Vec<String> = docker::running(docker, Default::default())
         .await?
         .into_iter()
         .filter(|c| may_be_on(c, identity.as_str(), waiter))
@@ -66,11 +65,11 @@ fn may_be_on(c: &Listed, label: &str, waiter: &str) -> bool {
 ///
 /// Errors: Docker failing to list or inspect.
 pub async fn held(
-    docker: &Docker,
+    docker: &Daemon,
     policy: &Policy,
     wanted: &[Ipv4Cidr],
     moment: Moment<'_>,
-) -> Result<Option<Held>, bollard::errors::Error> {
+) -> Result<Option<Held>, DaemonError> {
     let Some(segment) = &policy.segment else {
         return Ok(None);
     };

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use crate::attach::attacher::{Attacher, OnFailure};
+use crate::bounds;
 use crate::docker;
 use crate::holders;
 use crate::policy::claims::{self, Held, Moment};
@@ -97,22 +98,30 @@ impl WeaveHooks {
     }
 
     /// Attaches `container` (id or name) after Docker answered its start or restart with a
-    /// 2xx other than 304, killing it when that fails. A container that stops or is removed
-    /// meanwhile ends the wait at once: the client then learns its fate from Docker (the
-    /// CLI's `wait` gives its exit status), as it would without us.
+    /// 2xx other than 304, killing it when that fails; the caller is held for
+    /// [`bounds::Bounds::hold`] at most. A container that stops or is removed meanwhile
+    /// ends the wait at once: the client then learns its fate from Docker (the CLI's
+    /// `wait` gives its exit status), as it would without us.
     ///
-    /// Errors: the container needed its network and did not get it (it has been killed);
-    /// the text names the container and the cause.
+    /// Errors: the container needed its network and did not get it (it has been killed),
+    /// or its attach did not finish within the hold (it goes on in its own task, with the
+    /// same failure rule); the text names the container and the cause.
     pub async fn started(&self, container: &str) -> Result<(), NotNetworked> {
-        match self
-            .attacher
-            .attach(container, OnFailure::KillContainer)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => Err(NotNetworked {
+        let hold = bounds::get().hold;
+        let attach = self.attacher.attach(container, OnFailure::KillContainer);
+        match tokio::time::timeout(hold, attach).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(NotNetworked {
                 message: format!("container {container} was not given its network: {e}"),
                 held: e.held().is_some(),
+            }),
+            Err(_) => Err(NotNetworked {
+                message: format!(
+                    "container {container} was not given its network within {hold:?}: its \
+                     attach goes on, the app starts once it is attached, and the container is \
+                     killed if the attach fails"
+                ),
+                held: false,
             }),
         }
     }

@@ -8,22 +8,32 @@
 //! dropped (an external command is killed), nothing is killed, and it is logged at debug
 //! level; a backend failure caused by the container ending is judged the same way.
 //!
-//! Attaches of one container are serialised (the post-hook and the `start` event race),
-//! and backends are idempotent, so a second attach is a no-op. On a backend with a segment,
-//! an address another container holds there (Docker's view, [`crate::policy::claims`]) is
-//! refused before the backend runs; the backend then checks the kernel's view under its
-//! lock. A container stopped by a failed attach finds the reason in its log. Each attach
-//! runs in a task of its own: a client hanging up cannot cut it (or its kill) short, and a
-//! panic in it is contained and counts as a failed attach.
+//! Attaches of one container are serialised ([`Locks`]: the post-hook and the `start`
+//! event race), and backends are idempotent, so a second attach is a no-op. Each attach
+//! runs in a task of its own: a client hanging up cannot cut it (or its kill) short, a
+//! panic in it is contained and counts as a failed attach, and a stopping process lets it
+//! finish ([`Attacher::drain`]).
+//!
+//! On a backend with a segment, an address another container holds there (Docker's view,
+//! [`crate::policy::claims`]) is refused before the backend runs; the backend then checks
+//! the kernel's view under its lock. A container stopped by a failed attach finds the
+//! reason in its log.
+//!
+//! The container's first process is held ([`Process`]) from the inspect that found it:
+//! whether it ended is judged on that very process (the waiter execs the app only once
+//! `ethwe` is ready, so an ended first process never ran the app without its network), and
+//! a kill reaches that process or none.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bollard::Docker;
-
+use super::inflight::InFlight;
+use super::locks::Locks;
+use super::process::Process;
 use super::{bridge, AttachError, Backend, Target};
-use crate::docker;
+use crate::bounds;
+use crate::docker::{self, Daemon, Fate};
 use crate::fault;
 use crate::holders;
 use crate::panics;
@@ -59,16 +69,21 @@ pub enum Outcome {
     Elsewhere(Target, String),
 }
 
+/// How long a backend failure is given to show itself as the first process ending: the
+/// process releases its namespaces a moment before it is reported ended.
+const ENDING: Duration = Duration::from_millis(200);
+
 /// How long a failed attach is remembered for a client's attach of the same container.
 const FAILURE_MEMORY: Duration = Duration::from_secs(600);
 
 /// Attaches containers by id or name, with one backend and one policy.
 #[derive(Debug)]
 pub struct Attacher {
-    docker: Docker,
+    docker: Daemon,
     backend: Arc<dyn Backend>,
     policy: Policy,
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    locks: Locks,
+    inflight: Arc<InFlight>,
     /// The last failed attach of each container (when, and why): the events follower
     /// usually hears of a start before the client's post-hook does, so when its attach
     /// fails and kills the container, the client's attach finds it stopped and must
@@ -80,7 +95,7 @@ impl Attacher {
     /// An attacher of the containers `rewrite` made wait (W) in `scope`, attaching them with
     /// `backend`; its [`Policy`] says what the backend can do.
     pub fn new(
-        docker: Docker,
+        docker: Daemon,
         backend: Arc<dyn Backend>,
         rewrite: RewriteConfig,
         scope: Scope,
@@ -97,14 +112,22 @@ impl Attacher {
             docker,
             backend,
             policy,
-            locks: Mutex::new(HashMap::new()),
+            locks: Locks::default(),
+            inflight: Arc::default(),
             failures: Mutex::new(HashMap::new()),
         }
     }
 
     /// The Docker client.
-    pub fn docker(&self) -> &Docker {
+    pub fn docker(&self) -> &Daemon {
         &self.docker
+    }
+
+    /// Waits until the attaches under way have finished, at most `bound`; returns the
+    /// containers whose attach had not (they keep waiting for their network, and the next
+    /// start of a follower attaches them).
+    pub async fn drain(&self, bound: Duration) -> Vec<String> {
+        self.inflight.drain(bound).await
     }
 
     /// The policy containers are judged by.
@@ -123,7 +146,11 @@ impl Attacher {
         on_failure: OnFailure,
     ) -> Result<Outcome, AttachError> {
         let (this, name) = (self.clone(), id_or_name.to_string());
-        let task = tokio::spawn(async move { this.attach_in_task(&name, on_failure).await });
+        let ticket = self.inflight.start(id_or_name);
+        let task = tokio::spawn(async move {
+            let _ticket = ticket;
+            this.attach_in_task(&name, on_failure).await
+        });
         match task.await {
             Ok(result) => result,
             Err(e) => {
@@ -148,22 +175,25 @@ impl Attacher {
         let Some(facts) = self.inspect(id_or_name).await? else {
             return Ok(Outcome::Skipped(Skip::Gone));
         };
-        let lock = {
-            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-            locks.entry(facts.id.clone()).or_default().clone()
-        };
         let result = {
-            let _guard = lock.lock().await;
+            let _held = match self.locks.lock(&facts.id, bounds::get().lock).await {
+                Ok(held) => held,
+                Err(busy) => {
+                    // The holder applies the failure rule of its own outcome.
+                    tracing::warn!(
+                        "attach of container {} left to the one under way: {busy}",
+                        facts.name
+                    );
+                    return Err(AttachError::Busy {
+                        container: facts.name,
+                        source: busy,
+                    });
+                }
+            };
             // Judge the container again under the lock: an attach that waited for another
             // one (post-hook and start event race) may find the app already run and gone.
             self.attach_locked(&facts.id).await
         };
-        {
-            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-            if Arc::strong_count(&lock) == 2 {
-                locks.remove(&facts.id);
-            }
-        }
         let result = result?;
         // A client waits, and the container is gone: when an earlier attach of it failed
         // (and the failure rule stopped it), that failure is the answer, not "nothing to do".
@@ -203,10 +233,10 @@ impl Attacher {
                 );
                 Ok(Outcome::Elsewhere(target, e.to_string()))
             }
-            Locked::Failed(target, e) => {
+            Locked::Failed(target, process, e) => {
                 tracing::error!("attach of {target} failed: {e}");
                 self.remember_failure(&target.id, &e);
-                self.fail(&target, on_failure, &e).await;
+                self.fail(&target, &process, on_failure, &e).await;
                 Err(e)
             }
         }
@@ -251,9 +281,14 @@ impl Attacher {
             Ok(t) => t,
             Err(skip) => return Ok(Locked::Skipped(skip)),
         };
+        // Held from here: Docker may still report a process that just exited as running.
+        let process = Process::open(target.pid);
+        if process.has_ended() {
+            return Ok(Locked::Ended(target, Fate::ProcessGone));
+        }
         let others = match self.held_elsewhere(&facts, &target).await {
             Ok(others) => others,
-            Err(e) => return Ok(Locked::Failed(target, e)),
+            Err(e) => return Ok(Locked::Failed(target, process, e)),
         };
         // The container's end is watched alongside the backend: a container stopped during
         // a slow attach frees its waiting client at once, and is not called attached.
@@ -265,11 +300,15 @@ impl Attacher {
         Ok(match race {
             Race::Done(Ok(())) => Locked::Attached(target),
             Race::Done(Err(e @ AttachError::Elsewhere { .. })) => Locked::Elsewhere(target, e),
-            Race::Done(Err(e)) => match docker::ended(&self.docker, &target.id, target.pid).await {
-                // The failure is the container ending (its namespace gone, its veth with it).
-                Some(fate) => Locked::Ended(target, fate),
-                None => Locked::Failed(target, name_holder(e, &others)),
-            },
+            Race::Done(Err(e)) => {
+                let gone = process.ends_within(ENDING).await;
+                match docker::ended(&self.docker, &target.id, target.pid, gone).await {
+                    // The failure is the container ending (its namespace gone, its veth
+                    // with it).
+                    Some(fate) => Locked::Ended(target, fate),
+                    None => Locked::Failed(target, process, name_holder(e, &others)),
+                }
+            }
             Race::Stopped(fate) => Locked::Ended(target, fate),
         })
     }
@@ -307,11 +346,19 @@ impl Attacher {
         }
     }
 
-    /// The failure rules (docs/design.md §5); the container's log says why it stops.
-    async fn fail(&self, target: &Target, on_failure: OnFailure, e: &AttachError) {
+    /// The failure rules (docs/design.md §5); `process` is the target's first process,
+    /// whose log says why it stops.
+    async fn fail(
+        &self,
+        target: &Target,
+        process: &Process,
+        on_failure: OnFailure,
+        e: &AttachError,
+    ) {
         if on_failure != OnFailure::Nothing {
             say_in_log(
                 target,
+                process,
                 &format!("powerstrip-weave: stopped before its app ran, not attached: {e}"),
             );
         }
@@ -320,10 +367,10 @@ impl Attacher {
             OnFailure::KillContainer => {
                 if !self.kill_container(&target.id, &target.to_string()).await {
                     // The waiter must not exec the app: fall back to the process.
-                    kill_process(target);
+                    kill_process(target, process);
                 }
             }
-            OnFailure::KillProcess => kill_process(target),
+            OnFailure::KillProcess => kill_process(target, process),
         }
     }
 
@@ -373,14 +420,15 @@ fn name_holder(e: AttachError, others: &[Other]) -> AttachError {
     AttachError::AddressHeld { target, held }
 }
 
-/// Writes `line` to the stderr of `target`'s first process, the waiter, still blocked:
-/// Docker logs it (`docker logs`), and a client attached to the container sees it. Never
-/// blocks (a full pipe loses the line); a process already gone has no log to write to.
-fn say_in_log(target: &Target, line: &str) {
+/// Writes `line` to the stderr of `target`'s first process `process`, the waiter, still
+/// blocked: Docker logs it (`docker logs`), and a client attached to the container sees it.
+/// Never blocks (a full pipe loses the line); a process already gone has no log to write
+/// to, and a later process that got its pid is not written to.
+fn say_in_log(target: &Target, process: &Process, line: &str) {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
 
-    if target.pid == 0 {
+    if target.pid == 0 || process.has_ended() {
         return;
     }
     let path = format!("/proc/{}/fd/2", target.pid);
@@ -402,8 +450,9 @@ enum Locked {
     Ended(Target, docker::Fate),
     /// Its `ethwe` is another bridge's: no failure rule applies.
     Elsewhere(Target, AttachError),
-    /// The backend failed for this target: the caller applies [`OnFailure`].
-    Failed(Target, AttachError),
+    /// The backend failed for this target, whose first process is still there: the
+    /// caller applies [`OnFailure`].
+    Failed(Target, Process, AttachError),
 }
 
 /// The backend's attach, or the container's end, whichever comes first.
@@ -412,18 +461,12 @@ enum Race {
     Stopped(docker::Fate),
 }
 
-/// SIGKILL to the container's first process (the waiter, still blocked on netlink).
-fn kill_process(target: &Target) {
-    // Never 0 or negative: kill(2) would then signal our own process group.
-    let Ok(pid @ 1..) = i32::try_from(target.pid) else {
-        return;
-    };
-    match nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGKILL,
-    ) {
-        Ok(()) => tracing::warn!("killed the process of {target} so it never runs unnetworked"),
-        Err(nix::errno::Errno::ESRCH) => {}
+/// SIGKILL to the container's first process (the waiter, still blocked on netlink), held
+/// since the inspect: never to a later process that got its pid.
+fn kill_process(target: &Target, process: &Process) {
+    match process.kill() {
+        Ok(true) => tracing::warn!("killed the process of {target} so it never runs unnetworked"),
+        Ok(false) => tracing::debug!("the process of {target} had ended already: nothing to kill"),
         Err(e) => tracing::error!("cannot kill the process of {target}: {e}"),
     }
 }

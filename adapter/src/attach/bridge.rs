@@ -23,12 +23,10 @@ use weave_cidr::Ipv4Cidr;
 
 use super::netlink::{Link, Netlink, NetlinkError};
 use super::{announce, arp, firewall, lock, netns, AttachError, Backend, Target};
+use crate::bounds;
 use crate::policy::allocation::{exact_addresses, AllocationNeeded};
 use crate::policy::claims::{Held, Holder, Segment};
 use crate::policy::Identity;
-
-/// Bound on waiting for the bridge's lock: longer than one attach takes under load.
-const LOCK_BOUND: Duration = Duration::from_secs(30);
 
 /// Settings of the bridge backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +103,7 @@ impl Bridge {
     /// configure the container's end; nothing is left half-made on failure.
     async fn attach_exact(&self, target: &Target, addrs: Vec<Ipv4Cidr>) -> Result<(), AttachError> {
         let nl = netlink_error(target);
-        let _lock = lock::lock(&self.cfg.bridge, LOCK_BOUND)
+        let _lock = lock::lock(&self.cfg.bridge, bounds::get().bridge)
             .await
             .map_err(|source| AttachError::Lock {
                 target: target.to_string(),

@@ -5,15 +5,12 @@ use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
 
 use futures::future::BoxFuture;
 
 use super::{AttachError, Backend, Target};
+use crate::bounds;
 use crate::policy::Identity;
-
-/// Upper bound for one attach command; a hang must fail, not block the container forever.
-pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs an external program to attach.
 #[derive(Debug, Clone)]
@@ -131,9 +128,12 @@ impl Backend for Command {
                 .kill_on_drop(true)
                 .spawn()
                 .map_err(|e| fail(format!("could not start: {e}")))?;
-            let out = tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output())
+            // A hang must fail, not block the container forever; on the bound the child is
+            // killed (kill_on_drop).
+            let bound = bounds::get().command;
+            let out = tokio::time::timeout(bound, child.wait_with_output())
                 .await
-                .map_err(|_| fail(format!("did not finish in {} s", COMMAND_TIMEOUT.as_secs())))?
+                .map_err(|_| fail(format!("did not finish within {bound:?} and was killed")))?
                 .map_err(|e| fail(format!("could not be waited for: {e}")))?;
             if out.status.success() {
                 return Ok(());

@@ -28,15 +28,14 @@ pub enum LockError {
     /// Another holder kept it longer than the bound.
     #[error(
         "the lock of bridge {bridge} (abstract socket @{name}) was held by another attach \
-         for over {} s",
-        .waited.as_secs()
+         for over {waited:?}"
     )]
     Busy {
         /// The bridge.
         bridge: String,
         /// The socket's abstract name.
         name: String,
-        /// How long we waited.
+        /// How long we waited: the bound.
         waited: Duration,
     },
     /// The socket could not be made.
@@ -79,7 +78,7 @@ pub async fn lock(bridge: &str, bound: Duration) -> Result<BridgeLock, LockError
             return Err(LockError::Busy {
                 bridge: bridge.to_string(),
                 name,
-                waited: started.elapsed(),
+                waited: bound,
             });
         }
         tokio::time::sleep(POLL).await;

@@ -8,9 +8,12 @@ pub mod attacher;
 pub mod bridge;
 pub mod command;
 mod firewall;
+mod inflight;
 pub mod lock;
+pub mod locks;
 pub mod netlink;
 mod netns;
+pub mod process;
 pub mod weave;
 
 use std::fmt;
@@ -104,8 +107,17 @@ pub enum AttachError {
     Docker {
         /// What we were doing.
         what: String,
-        /// bollard's error.
-        source: bollard::errors::Error,
+        /// The daemon's error, naming it.
+        source: crate::docker::DaemonError,
+    },
+    /// Another attach of the container held its lock for the whole bound; that attach
+    /// decides (and applies its own failure rule), the container keeps waiting meanwhile.
+    #[error("container {container}: {source}; the container waits for that attach")]
+    Busy {
+        /// The container's name.
+        container: String,
+        /// How long was waited.
+        source: locks::Busy,
     },
     /// The container stopped before this attach could run, because an earlier attach of
     /// it failed (and the failure rule stopped it).

@@ -13,16 +13,30 @@ use nix::sched::CloneFlags;
 
 use super::netlink::Netlink;
 use super::AttachError;
+use crate::bounds;
 
-/// Upper bound for one piece of work in a namespace.
-const NETNS_TIMEOUT: Duration = Duration::from_secs(30);
+/// How much longer than its bound the caller waits for the thread to report: the thread
+/// ends its own work at the bound, so this only covers reporting it.
+const REPORT_SLACK: Duration = Duration::from_secs(1);
 
-/// Runs `work` with a [`Netlink`] socket opened in the network namespace of `pid`.
+/// Runs `work` with a [`Netlink`] socket opened in the network namespace of `pid`, bounded
+/// by [`bounds::Bounds::netns`]: at the bound the thread drops the work (closing its socket)
+/// and ends, so nothing of it keeps running in the namespace.
 ///
 /// Errors: [`AttachError::Namespace`] when the namespace cannot be opened or joined (the
 /// process is gone, or we lack CAP_SYS_ADMIN), the thread or its runtime cannot start, or
-/// the work takes over 30 s; otherwise what `work` returns.
+/// the work does not finish within the bound; otherwise what `work` returns.
 pub(super) async fn run_in<F, Fut, T>(pid: u32, work: F) -> Result<T, AttachError>
+where
+    F: FnOnce(Netlink) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, AttachError>>,
+    T: Send + 'static,
+{
+    run_within(pid, bounds::get().netns, work).await
+}
+
+/// [`run_in`] with `bound` instead of the bound in force.
+async fn run_within<F, Fut, T>(pid: u32, bound: Duration, work: F) -> Result<T, AttachError>
 where
     F: FnOnce(Netlink) -> Fut + Send + 'static,
     Fut: Future<Output = Result<T, AttachError>>,
@@ -38,22 +52,22 @@ where
     std::thread::Builder::new()
         .name(format!("netns-{pid}"))
         .spawn(move || {
-            let _ = tx.send(enter_and_run(&thread_path, work));
+            let _ = tx.send(enter_and_run(&thread_path, bound, work));
         })
         .map_err(|e| failed(format!("cannot start a thread to enter it: {e}")))?;
-    match tokio::time::timeout(NETNS_TIMEOUT, rx).await {
+    match tokio::time::timeout(bound + REPORT_SLACK, rx).await {
         Ok(Ok(result)) => result,
         Ok(Err(_)) => Err(failed("the work in it ended without an answer".into())),
         Err(_) => Err(failed(format!(
-            "the work in it did not finish within {} s",
-            NETNS_TIMEOUT.as_secs()
+            "its thread did not report within {:?}",
+            bound + REPORT_SLACK
         ))),
     }
 }
 
 /// On the namespace's own thread: join the namespace at `path`, start a runtime, open the
-/// socket, run `work`.
-fn enter_and_run<F, Fut, T>(path: &str, work: F) -> Result<T, AttachError>
+/// socket, run `work` for at most `bound`.
+fn enter_and_run<F, Fut, T>(path: &str, bound: Duration, work: F) -> Result<T, AttachError>
 where
     F: FnOnce(Netlink) -> Fut,
     Fut: Future<Output = Result<T, AttachError>>,
@@ -70,9 +84,18 @@ where
         .enable_all()
         .build()
         .map_err(|e| failed(format!("cannot start a runtime in it: {e}")))?;
-    rt.block_on(async move {
-        let netlink = Netlink::open().map_err(|e| failed(e.to_string()))?;
-        work(netlink).await
+    // The timer needs the runtime: it is made inside `block_on`.
+    let outcome = rt.block_on(async move {
+        let work = async move {
+            let netlink = Netlink::open().map_err(|e| failed(e.to_string()))?;
+            work(netlink).await
+        };
+        tokio::time::timeout(bound, work).await
+    });
+    outcome.unwrap_or_else(|_| {
+        Err(failed(format!(
+            "the work in it did not finish within {bound:?}"
+        )))
     })
 }
 
@@ -81,12 +104,13 @@ where
 pub(super) type Carried = (u32, Vec<(Ipv4Addr, u8)>);
 
 /// The IPv4 addresses (address, prefix length) of interface `iface` in the network
-/// namespace of each of `pids`, read on one thread that joins the namespaces in turn. A
+/// namespace of each of `pids`, read on one thread that joins the namespaces in turn,
+/// bounded as a whole by [`bounds::Bounds::netns`] (the thread ends at the bound too). A
 /// process that is gone, or a namespace without `iface`, has none.
 ///
 /// Errors: [`AttachError::Namespace`] when a namespace that exists cannot be joined (we
-/// lack CAP_SYS_ADMIN), the thread or its runtime cannot start, the work takes over 30 s, or
-/// netlink fails in a namespace.
+/// lack CAP_SYS_ADMIN), the thread or its runtime cannot start, the work does not finish
+/// within the bound, or netlink fails in a namespace.
 pub(super) async fn addresses_in_each(
     pids: Vec<u32>,
     iface: String,
@@ -94,30 +118,30 @@ pub(super) async fn addresses_in_each(
     if pids.is_empty() {
         return Ok(Vec::new());
     }
+    let bound = bounds::get().netns;
+    let failed = |why: String| AttachError::Namespace {
+        path: "/proc/<pid>/ns/net".to_string(),
+        why,
+    };
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("netns-scan".to_string())
         .spawn(move || {
-            let _ = tx.send(scan(&pids, &iface));
+            let _ = tx.send(scan(&pids, &iface, bound));
         })
-        .map_err(|e| AttachError::Namespace {
-            path: "/proc/<pid>/ns/net".to_string(),
-            why: format!("cannot start a thread to enter them: {e}"),
-        })?;
-    match tokio::time::timeout(NETNS_TIMEOUT, rx).await {
+        .map_err(|e| failed(format!("cannot start a thread to enter them: {e}")))?;
+    match tokio::time::timeout(bound + REPORT_SLACK, rx).await {
         Ok(Ok(result)) => result,
-        _ => Err(AttachError::Namespace {
-            path: "/proc/<pid>/ns/net".to_string(),
-            why: format!(
-                "reading the addresses of the bridge's containers did not finish within {} s",
-                NETNS_TIMEOUT.as_secs()
-            ),
-        }),
+        Ok(Err(_)) => Err(failed("the scan ended without an answer".into())),
+        Err(_) => Err(failed(format!(
+            "the scan's thread did not report within {:?}",
+            bound + REPORT_SLACK
+        ))),
     }
 }
 
 /// On the scan's own thread: see [`addresses_in_each`].
-fn scan(pids: &[u32], iface: &str) -> Result<Vec<Carried>, AttachError> {
+fn scan(pids: &[u32], iface: &str, bound: Duration) -> Result<Vec<Carried>, AttachError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -125,38 +149,110 @@ fn scan(pids: &[u32], iface: &str) -> Result<Vec<Carried>, AttachError> {
             path: "/proc/<pid>/ns/net".to_string(),
             why: format!("cannot start a runtime to read them: {e}"),
         })?;
-    let mut found = Vec::with_capacity(pids.len());
-    for &pid in pids {
-        let path = format!("/proc/{pid}/ns/net");
-        let failed = |why: String| AttachError::Namespace {
-            path: path.clone(),
-            why,
+    // The timer needs the runtime: it is made inside `block_on`.
+    let outcome = rt.block_on(async {
+        let work = async {
+            let mut found = Vec::with_capacity(pids.len());
+            for &pid in pids {
+                if let Some(addresses) = addresses_in(pid, iface).await? {
+                    found.push((pid, addresses));
+                }
+            }
+            Ok(found)
         };
-        // Gone meanwhile: a process without a namespace holds nothing.
-        let Ok(ns) = std::fs::File::open(&path) else {
-            continue;
-        };
-        nix::sched::setns(&ns, CloneFlags::CLONE_NEWNET)
-            .map_err(|e| failed(format!("cannot join it (run as root): {e}")))?;
-        let addresses = rt.block_on(async {
-            let nl = Netlink::open().map_err(|e| failed(e.to_string()))?;
-            let Some(link) = nl.link(iface).await.map_err(|e| failed(e.to_string()))? else {
-                return Ok(Vec::new());
-            };
-            let all = nl
-                .addresses(link.index)
-                .await
-                .map_err(|e| failed(e.to_string()))?;
-            Ok::<_, AttachError>(
-                all.into_iter()
-                    .filter_map(|(ip, prefix)| match ip {
-                        IpAddr::V4(v4) => Some((v4, prefix)),
-                        IpAddr::V6(_) => None,
-                    })
-                    .collect(),
-            )
-        })?;
-        found.push((pid, addresses));
+        tokio::time::timeout(bound, work).await
+    });
+    outcome.unwrap_or_else(|_| {
+        Err(AttachError::Namespace {
+            path: "/proc/<pid>/ns/net".to_string(),
+            why: format!(
+                "reading the addresses of the bridge's containers did not finish within {bound:?}"
+            ),
+        })
+    })
+}
+
+/// On the scan's thread: joins the namespace of `pid` and reads the IPv4 addresses of
+/// `iface` there; `None` when the process is gone (it holds nothing).
+async fn addresses_in(pid: u32, iface: &str) -> Result<Option<Vec<(Ipv4Addr, u8)>>, AttachError> {
+    let path = format!("/proc/{pid}/ns/net");
+    let failed = |why: String| AttachError::Namespace {
+        path: path.clone(),
+        why,
+    };
+    let Ok(ns) = std::fs::File::open(&path) else {
+        return Ok(None);
+    };
+    nix::sched::setns(&ns, CloneFlags::CLONE_NEWNET)
+        .map_err(|e| failed(format!("cannot join it (run as root): {e}")))?;
+    let nl = Netlink::open().map_err(|e| failed(e.to_string()))?;
+    let Some(link) = nl.link(iface).await.map_err(|e| failed(e.to_string()))? else {
+        return Ok(Some(Vec::new()));
+    };
+    let all = nl
+        .addresses(link.index)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    Ok(Some(
+        all.into_iter()
+            .filter_map(|(ip, prefix)| match ip {
+                IpAddr::V4(v4) => Some((v4, prefix)),
+                IpAddr::V6(_) => None,
+            })
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The threads of this process whose name starts with `prefix`.
+    fn threads(prefix: &str) -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|name| name.starts_with(prefix))
+            .count()
     }
-    Ok(found)
+
+    #[tokio::test]
+    async fn work_in_a_namespace_is_bounded_and_its_thread_ends() {
+        // Our own namespace: joining it needs CAP_SYS_ADMIN, as any namespace does.
+        let pid = std::process::id();
+        let done = run_within(pid, Duration::from_secs(10), |nl| async move {
+            Ok(nl.link("lo").await.ok().flatten().is_some())
+        })
+        .await;
+        match done {
+            Ok(seen) => assert!(seen, "lo seen from the thread"),
+            // Not root: the refusal says so, and there is no thread to bound.
+            Err(e) => {
+                assert!(
+                    e.to_string().contains("cannot join it (run as root)"),
+                    "{e}"
+                );
+                return;
+            }
+        }
+        let stuck = run_within(pid, Duration::from_millis(50), |_nl| async {
+            std::future::pending::<Result<(), AttachError>>().await
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(
+            stuck.to_string(),
+            format!(
+                "network namespace /proc/{pid}/ns/net: the work in it did not finish within 50ms"
+            )
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while threads(&format!("netns-{pid}")) > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the namespace thread is left"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }

@@ -4,15 +4,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use argh::FromArgs;
-use bollard::Docker;
 
 use super::flags::subcommand;
-use super::settings::{shutdown_signal, WeaveSettings};
+use super::settings::{drain, shutdown_signal, WeaveSettings};
 use super::volume;
+use crate::docker::{self, Daemon};
+use crate::events;
 use crate::hooks::WeaveHooks;
 use crate::powerstrip::adapter::PowerstripAdapter;
 use crate::powerstrip::server;
-use crate::{docker, events};
 
 subcommand! {
     /// Serve the powerstrip adapter (protocol v1, POST on any path): rewrite creates so the
@@ -49,7 +49,7 @@ pub async fn run(args: AdapterArgs) -> anyhow::Result<()> {
 pub async fn serve(
     listen: SocketAddr,
     settings: WeaveSettings,
-    docker: Docker,
+    docker: Daemon,
 ) -> anyhow::Result<()> {
     let attacher = settings.attacher(docker);
     let listener = server::bind(listen).await?;
@@ -58,11 +58,15 @@ pub async fn serve(
         backend = ?settings.backend,
         "powerstrip adapter ready"
     );
-    if settings.events {
-        tokio::spawn(events::follow(attacher.clone()));
-    }
-    let adapter = Arc::new(PowerstripAdapter::new(WeaveHooks::new(attacher)));
+    let follower = settings
+        .events
+        .then(|| tokio::spawn(events::follow(attacher.clone())));
+    let adapter = Arc::new(PowerstripAdapter::new(WeaveHooks::new(attacher.clone())));
     server::serve(listener, adapter, shutdown_signal()).await;
+    if let Some(follower) = follower {
+        follower.abort();
+    }
+    drain(&attacher).await;
     tracing::info!("stopped");
     Ok(())
 }

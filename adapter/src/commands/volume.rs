@@ -9,9 +9,8 @@ use anyhow::Context;
 
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{ContainerArchiveInfoOptionsBuilder, CreateContainerOptions};
-use bollard::Docker;
 
-use crate::docker;
+use crate::docker::{self, Daemon};
 
 /// How to make volume container `name` by hand, for messages: from the shipped image.
 pub fn how_to_create(name: &str) -> String {
@@ -22,7 +21,7 @@ pub fn how_to_create(name: &str) -> String {
 /// Returns whether it was created.
 ///
 /// Errors: the image is absent ("run make load"), or Docker refuses the create.
-pub async fn ensure(docker: &Docker, name: &str, image: &str) -> anyhow::Result<bool> {
+pub async fn ensure(docker: &Daemon, name: &str, image: &str) -> anyhow::Result<bool> {
     if docker::container_facts(docker, name).await?.is_some() {
         return Ok(false);
     }
@@ -39,12 +38,10 @@ pub async fn ensure(docker: &Docker, name: &str, image: &str) -> anyhow::Result<
         name: Some(name.to_string()),
         ..Default::default()
     };
-    match docker.create_container(Some(opts), body).await {
+    match docker.call(docker.create_container(Some(opts), body)).await {
         Ok(_) => Ok(true),
         // Created meanwhile by another launch.
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 409, ..
-        }) => Ok(false),
+        Err(e) if e.status() == Some(409) => Ok(false),
         Err(e) => Err(anyhow::anyhow!(
             "cannot create volume container {name} from {image}: {e}"
         )),
@@ -57,7 +54,7 @@ pub async fn ensure(docker: &Docker, name: &str, image: &str) -> anyhow::Result<
 ///
 /// Errors: those of [`ensure`]; a waiter problem ([`check_waiter`]), naming the flag to
 /// fix (`--image` for a container just made, `--volume-container` for one found).
-pub async fn prepare(docker: &Docker, name: &str, image: &str, waiter: &str) -> anyhow::Result<()> {
+pub async fn prepare(docker: &Daemon, name: &str, image: &str, waiter: &str) -> anyhow::Result<()> {
     let created = ensure(docker, name, image)
         .await
         .with_context(|| format!("--volume-container {name}"))?;
@@ -73,7 +70,7 @@ pub async fn prepare(docker: &Docker, name: &str, image: &str, waiter: &str) -> 
             v: true,
             ..Default::default()
         };
-        let _ = docker.remove_container(name, Some(opts)).await;
+        let _ = docker.call(docker.remove_container(name, Some(opts))).await;
         anyhow::bail!(
             "--image {image} does not carry the waiter: {problem}; give an image that has it \
              at {waiter} in a VOLUME, such as weavewait:latest (`make load`); the volume \
@@ -136,16 +133,14 @@ pub enum Problem {
 /// executable file.
 ///
 /// Errors: what [`Problem`] lists.
-pub async fn check_waiter(docker: &Docker, name: &str, waiter: &str) -> Result<(), Problem> {
-    let c = match docker
-        .inspect_container(
-            name,
-            None::<bollard::query_parameters::InspectContainerOptions>,
-        )
-        .await
-    {
+pub async fn check_waiter(docker: &Daemon, name: &str, waiter: &str) -> Result<(), Problem> {
+    let inspect = docker.inspect_container(
+        name,
+        None::<bollard::query_parameters::InspectContainerOptions>,
+    );
+    let c = match docker.call(inspect).await {
         Ok(c) => c,
-        Err(e) if docker::is_not_found(&e) => return Err(Problem::NoContainer),
+        Err(e) if e.is_not_found() => return Err(Problem::NoContainer),
         Err(e) => return Err(Problem::Docker(e.to_string())),
     };
     let volumes: Vec<String> = c
@@ -167,9 +162,12 @@ pub async fn check_waiter(docker: &Docker, name: &str, waiter: &str) -> Result<(
     let opts = ContainerArchiveInfoOptionsBuilder::default()
         .path(waiter)
         .build();
-    let stat = match docker.get_container_archive_info(name, Some(opts)).await {
+    let stat = match docker
+        .call(docker.get_container_archive_info(name, Some(opts)))
+        .await
+    {
         Ok(stat) => stat,
-        Err(e) if docker::is_not_found(&e) => return Err(Problem::Missing(waiter.to_string())),
+        Err(e) if e.is_not_found() => return Err(Problem::Missing(waiter.to_string())),
         Err(e) => return Err(Problem::Docker(e.to_string())),
     };
     match mode_problem(stat.file_mode) {

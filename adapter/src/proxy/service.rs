@@ -23,6 +23,7 @@ use super::adapters::{AdaptersConfig, Hooks};
 use super::answer::{error_response, full, refused, with_warning};
 use super::chain;
 use super::upstream::{BoxError, ProxyBody, Upstream};
+use crate::bounds;
 use crate::fault;
 use crate::hooks::WeaveHooks;
 use crate::policy::create::{self, Decision};
@@ -30,7 +31,8 @@ use crate::policy::route::{self, Route};
 use crate::powerstrip::envelope::{ClientRequest, ServerResponse};
 
 /// Largest request or response body the proxy reads whole (create bodies, bodies shown to
-/// adapters); anything else streams without a limit.
+/// adapters); anything else streams without a limit. Reading one is also bounded in time
+/// ([`bounds::Bounds::body`]).
 pub const MAX_BUFFERED: usize = 64 << 20;
 
 /// What every connection of the proxy shares.
@@ -264,7 +266,7 @@ async fn forward(
     upstream
         .send(Request::from_parts(parts, body), upgrade)
         .await
-        .map_err(|e| error_response(StatusCode::BAD_GATEWAY, &e.to_string()))
+        .map_err(|e| error_response(e.status(), &e.to_string()))
 }
 
 /// Docker's refusal (4xx: 400 from Docker 20.10, 404 from later ones) of a create we
@@ -381,11 +383,16 @@ fn streamed(body: Incoming) -> ProxyBody {
 }
 
 async fn read_whole(body: Incoming, what: &str) -> Result<Bytes, Answer> {
-    match Limited::new(body, MAX_BUFFERED).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) => Err(error_response(
+    let bound = bounds::get().body;
+    match tokio::time::timeout(bound, Limited::new(body, MAX_BUFFERED).collect()).await {
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(e)) => Err(error_response(
             StatusCode::BAD_REQUEST,
             &format!("reading the {what} failed (limit {MAX_BUFFERED} bytes): {e}"),
+        )),
+        Err(_) => Err(error_response(
+            StatusCode::REQUEST_TIMEOUT,
+            &format!("the {what} did not arrive whole within {bound:?}"),
         )),
     }
 }

@@ -110,7 +110,7 @@ impl Net {
             args.extend_from_slice(&["--attach", "bridge"]);
         }
         args.extend_from_slice(extra);
-        let ready = |_: &str| UnixStream::connect(&sock).is_ok();
+        let ready = move |_: &str| UnixStream::connect(&sock).is_ok();
         let proxy = Proxy::start_logging(&host, &args, ready, rust_log);
         NetProxy { proxy, _dir: dir }
     }

@@ -243,7 +243,7 @@ fn a_container_restarted_by_its_policy_keeps_its_address() {
             "--waiter",
             WAITER,
         ],
-        |_| std::os::unix::net::UnixStream::connect(&sock).is_ok(),
+        move |_| e2e::proxy::listens(&format!("unix://{}", sock.display())),
     );
     let mut c = Cleanup::default();
     let (a, b) = (c.add(unique("restarts")), c.add(unique("thief")));
@@ -369,7 +369,7 @@ fn an_attached_holder_keeps_its_address_against_a_container_left_waiting() {
             "--waiter",
             WAITER,
         ],
-        |_| std::os::unix::net::UnixStream::connect(&sock).is_ok(),
+        move |_| e2e::proxy::listens(&format!("unix://{}", sock.display())),
     );
     let refused = format!("address 10.255.21.17 is already held by container {holder} (");
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -262,7 +262,7 @@ fn the_weave_hooks_reach_a_daemon_over_tcp() {
             "unix:///var/run/docker.sock",
             "--no-weave",
         ],
-        |_| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        move |_| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
     );
     let p = w.proxy(&["--docker", &tcp]);
     let out = p.docker_ok(&["run", "--rm", "-e", "WEAVE_CIDR=10.255.0.55/24", &w.example]);
@@ -311,7 +311,7 @@ fn containers_started_behind_the_proxy_are_attached_from_events() {
             "--waiter",
             WAITER,
         ],
-        |_| std::os::unix::net::UnixStream::connect(&sock).is_ok(),
+        move |_| std::os::unix::net::UnixStream::connect(&sock).is_ok(),
     );
     let mut c = Cleanup::default();
     let name = c.add(unique("proxy-ev"));
