@@ -52,6 +52,12 @@ pub struct Bounds {
     /// `lock`: an attach waiting for another attach of the same container (120 s): longer
     /// than one attach can hold the lock within its own bounds.
     pub lock: Duration,
+    /// `bridge`: an attach of the bridge backend waiting for its bridge's lock, which the
+    /// attaches of other containers on the host hold one at a time while they check and add
+    /// addresses (30 s): each holds it for milliseconds, so only a queue of hundreds or a
+    /// holder stalled in the kernel reaches it. Below `lock` and `hold`, so its message is
+    /// the one a client gets.
+    pub bridge: Duration,
     /// `netlink`: each host-side netlink request of the bridge backend (10 s): the kernel
     /// answers in microseconds unless something holds the rtnl lock.
     pub netlink: Duration,
@@ -84,6 +90,7 @@ impl Bounds {
         docker: Duration::from_secs(30),
         hold: Duration::from_secs(90),
         lock: Duration::from_secs(120),
+        bridge: Duration::from_secs(30),
         netlink: Duration::from_secs(10),
         netns: Duration::from_secs(30),
         command: Duration::from_secs(60),
@@ -115,6 +122,7 @@ impl Bounds {
                 "docker" => &mut b.docker,
                 "hold" => &mut b.hold,
                 "lock" => &mut b.lock,
+                "bridge" => &mut b.bridge,
                 "netlink" => &mut b.netlink,
                 "netns" => &mut b.netns,
                 "command" => &mut b.command,
@@ -124,8 +132,8 @@ impl Bounds {
                 other => {
                     return Err(format!(
                         "{ENV}: unknown bound {other:?}; known: connect, ping, reuse, header, \
-                         body, tls, docker, hold, lock, netlink, netns, command, iptables, \
-                         backoff, drain"
+                         body, tls, docker, hold, lock, bridge, netlink, netns, command, \
+                         iptables, backoff, drain"
                     ))
                 }
             };

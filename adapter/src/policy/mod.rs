@@ -10,10 +10,12 @@
 //!   the rules both decisions share; [`allocation`]: what a backend that cannot allocate
 //!   accepts; [`identity`]: the attach settings a container is recorded with, so that only
 //!   a follower with those settings attaches it.
+//! - [`claims`]: one holder per address on a bridge, as Docker's view shows it.
 //! - [`json`]: reading a create body the way the daemon does.
 
 pub mod allocation;
 pub mod asks;
+pub mod claims;
 pub mod create;
 pub mod identity;
 pub mod json;
@@ -43,6 +45,9 @@ pub struct Policy {
     /// The attach settings the rewrite records on containers and the attach requires of
     /// them ([`identity`]).
     pub identity: Identity,
+    /// The segment on which each exact address has one holder ([`claims`]): the bridge of
+    /// the `bridge` backend; `None` for backends that leave addresses to others.
+    pub segment: Option<claims::Segment>,
 }
 
 impl Default for Policy {
@@ -55,6 +60,7 @@ impl Default for Policy {
             allocates: false,
             backend: "bridge",
             identity: Identity::default(),
+            segment: Some(claims::Segment::new("weave")),
         }
     }
 }
