@@ -32,8 +32,10 @@ port=7000
 # Every docker call has a bound and stays in the foreground process group, so a Ctrl-C
 # reaches the CLI at once, as it would without the bound.
 bounded() { timeout --foreground "$@"; }
-# The daemon itself, for set-up and clean-up: never through a proxy.
-direct() { DOCKER_HOST= bounded "$@"; }
+# The daemon itself (DOCKER_HOST as given, else Docker's standard socket), for set-up and
+# clean-up: never through the proxy, which DOCKER_HOST names once it runs.
+daemon=${DOCKER_HOST:-}
+direct() { DOCKER_HOST=$daemon bounded "$@"; }
 
 direct 20 docker info >/dev/null 2>&1 || { echo "demo: no Docker daemon answers (start dockerd)"; exit 1; }
 [ -x "$bin" ] || { echo "demo: $bin is missing (make static)"; exit 1; }

@@ -303,15 +303,8 @@ impl Drop for Adapter {
 pub enum Conn {
     /// The adapter on TCP.
     Tcp(SocketAddr),
-    /// dockerd on `/var/run/docker.sock` (or `DOCKER_HOST=unix://…`).
+    /// dockerd on its unix socket ([`crate::docker::socket`]).
     Docker,
-}
-
-fn docker_socket() -> String {
-    std::env::var("DOCKER_HOST")
-        .ok()
-        .and_then(|h| h.strip_prefix("unix://").map(str::to_string))
-        .unwrap_or_else(|| "/var/run/docker.sock".to_string())
 }
 
 /// One HTTP/1.1 exchange (`Connection: close`), JSON body when given. Returns the status
@@ -340,7 +333,8 @@ pub fn http(conn: Conn, method: &str, path: &str, body: Option<&str>) -> (u16, S
             out
         }
         Conn::Docker => {
-            let mut s = UnixStream::connect(docker_socket()).expect("connect to dockerd");
+            let sock = crate::docker::socket().expect("DOCKER_HOST is a unix:// socket");
+            let mut s = UnixStream::connect(sock).expect("connect to dockerd");
             s.set_read_timeout(Some(HTTP_TIMEOUT)).unwrap();
             s.write_all(&request).unwrap();
             let mut out = Vec::new();

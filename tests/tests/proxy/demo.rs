@@ -49,7 +49,6 @@ impl Demo {
             // default.
             .env("DEMO_WAITER", "/home/weavewait/./wait-for-weave")
             .env("TMPDIR", self.tmp.path())
-            .env_remove("DOCKER_HOST")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -236,7 +236,7 @@ fn the_weave_hooks_reach_a_daemon_over_tcp() {
             "--listen",
             &tcp,
             "--docker",
-            "unix:///var/run/docker.sock",
+            &e2e::docker::host(),
             "--no-weave",
         ],
         |_| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
