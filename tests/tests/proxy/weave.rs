@@ -206,7 +206,6 @@ fn a_missing_volume_image_fails_the_start_up_with_the_fix() {
         .arg(e2e::proxy::binary())
         .args(["proxy", "--listen", &listen, "--no-events", "--no-firewall"])
         .args(["--volume-container", &volume, "--image", &image])
-        .env_remove("DOCKER_HOST")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
