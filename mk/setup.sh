@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# What `make demo` and `make test` need on a Debian machine, installed when missing:
+#   mk/setup.sh demo|test
+# - Debian packages, with apt-get from the sources the system already has (nothing in the
+#   apt configuration changes). Another Docker on the machine (docker-ce …) stays: docker.io
+#   is installed only when no `docker` CLI or no `dockerd` is on PATH, runc only when no
+#   `runc` is.
+# - Rust: when no cargo is found, rustup from static.rust-lang.org (checked against its
+#   published sha256) into ~/.cargo, stable toolchain, minimal profile, shell profiles left
+#   alone (the Makefile puts ~/.cargo/bin on PATH); the musl targets the build needs; for
+#   test, rustfmt and clippy.
+# - A Docker daemon: when none answers and DOCKER_HOST is unset, starts the system's
+#   (`systemctl start docker` under systemd, else Debian's `/etc/init.d/docker start`, which
+#   logs to /var/log/docker.log), says so, and leaves it running as an installed docker.io
+#   would be. A DOCKER_HOST that does not answer is an error, not something to start.
+# Quiet when everything is present. Installing needs root.
+set -euo pipefail
+what=${1:-}
+case $what in demo | test) ;; *) echo "usage: mk/setup.sh demo|test" >&2; exit 2 ;; esac
+
+say() { echo "setup: $*"; }
+die() { echo "setup: $*" >&2; exit 1; }
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+# Debian packages: make and git run the build, gcc/libc6-dev link the host-side test
+# crates, iproute2 and iptables the bridge backend; the rest serve the end-to-end tests
+# (busybox-static and tini for test images, skopeo and docker-registry for the registry
+# tests, qemu-user-static for arm64, runc and tini for the other engines) and `make bench`.
+packages=(make git ca-certificates gcc libc6-dev iproute2 iptables procps util-linux)
+[ "$what" = demo ] || packages+=(busybox-static tini skopeo docker-registry qemu-user-static
+                                 file time hyperfine)
+command -v docker >/dev/null && command -v dockerd >/dev/null || packages+=(docker.io)
+[ "$what" = demo ] || command -v runc >/dev/null || packages+=(runc)
+command -v cargo >/dev/null || packages+=(curl)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || die "missing Debian packages: ${missing[*]} (run as root, or apt-get install them)"
+  say "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  base=https://static.rust-lang.org/rustup/dist/x86_64-unknown-linux-gnu
+  say "installing Rust (rustup, stable toolchain, minimal profile) into ${CARGO_HOME:-$HOME/.cargo}"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  curl -sSfL --proto '=https' -o "$tmp/rustup-init" "$base/rustup-init"
+  curl -sSfL --proto '=https' -o "$tmp/rustup-init.sha256" "$base/rustup-init.sha256"
+  [ "$(cut -d' ' -f1 "$tmp/rustup-init.sha256")" = "$(sha256sum "$tmp/rustup-init" | cut -d' ' -f1)" ] ||
+    die "rustup-init does not match its published sha256"
+  chmod +x "$tmp/rustup-init"
+  "$tmp/rustup-init" -y -q --profile minimal --default-toolchain stable --no-modify-path >/dev/null
+  say "Rust is in ${CARGO_HOME:-$HOME/.cargo}/bin (add it to your PATH to run cargo yourself)"
+fi
+
+targets=(x86_64-unknown-linux-musl)
+[ "$what" = demo ] || targets+=(aarch64-unknown-linux-musl)
+have=$(rustup target list --installed)
+for t in "${targets[@]}"; do
+  grep -qx "$t" <<<"$have" || { say "adding the Rust target $t"; rustup target add "$t" >/dev/null; }
+done
+if [ "$what" = test ]; then
+  have=$(rustup component list --installed)
+  for c in rustfmt clippy; do
+    grep -q "^$c" <<<"$have" || { say "adding the Rust component $c"; rustup component add "$c" >/dev/null; }
+  done
+fi
+
+answers() { timeout 20 docker info >/dev/null 2>&1; }
+if ! answers; then
+  [ -z "${DOCKER_HOST:-}" ] || die "no Docker daemon answers at DOCKER_HOST=$DOCKER_HOST"
+  [ "$(id -u)" = 0 ] || die "no Docker daemon answers, and starting one needs root"
+  if [ -d /run/systemd/system ]; then
+    how="systemctl start docker" stop="systemctl stop docker" log="journalctl -u docker"
+    systemctl start docker
+  elif [ -x /etc/init.d/docker ]; then
+    how="/etc/init.d/docker start" stop="/etc/init.d/docker stop" log=/var/log/docker.log
+    /etc/init.d/docker start >/dev/null
+  else
+    die "no Docker daemon answers and there is no docker service to start: start dockerd yourself"
+  fi
+  for _ in $(seq 1 60); do answers && break; sleep 1; done
+  answers || die "started Docker ($how), but it did not answer within 60 s: see $log"
+  say "no Docker daemon answered: started it with \`$how\` (log: $log); it keeps running (stop it with \`$stop\`)"
+fi
