@@ -291,7 +291,7 @@ cmd_run() {
   local name=pw-e$engine-$$ host bin status=0
   bin=$(cmd_fetch "$engine")
   # shellcheck disable=SC2064
-  trap "cmd_stop '$name' || true" EXIT
+  trap "[ ! -d '$run_root/$name' ] || cmd_stop '$name'" EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   host=$(cmd_start "$engine" "$name")
