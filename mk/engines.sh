@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Docker Engines of other Debian releases, fetched once per machine and run beside the
-# system's dockerd without disturbing it. Root only.
+# Debian's builds of Docker Engine 20.10, 26.1 and 28.5, fetched once per machine and run
+# beside the machine's own dockerd without disturbing it. Root only.
 #
 #   mk/engines.sh fetch ENGINE
 #       Downloads Debian's docker.io, docker-cli and containerd of ENGINE with apt-get
@@ -33,6 +33,12 @@
 #       The log is removed when COMMAND succeeded, kept (and named) when it failed.
 #   mk/engines.sh list
 #       The engines known here, their Debian suites and whether they are cached.
+#
+# Several daemons on one machine, e.g. one per simulated host: create each host's network
+# namespace (and its links) yourself, then `start ENGINE hostN hostN-netns` for each (the
+# DOCKER_HOST it prints reaches that daemon from any namespace) and `stop hostN` at the end.
+# Environment: PW_ENGINE_CACHE, PW_ENGINE_LOGS (above), PW_ENGINE_MIRROR (default
+# http://deb.debian.org), PW_ENGINE_RUNC (default: runc on PATH).
 #
 # ENGINE is one of 20.10 (Debian 12 bookworm), 26.1 (Debian 13 trixie), 28.5 (Debian
 # unstable). Each takes the newest docker.io/docker-cli/containerd of its suites whose
