@@ -121,7 +121,7 @@ EOF
     -o "APT::Sandbox::User=root" -o "Debug::NoLocking=true")
 
   say "fetching Engine $engine from Debian ($suites) into $dir"
-  apt-get "${apt[@]}" -qq update >"$tmp/apt.log" 2>&1 ||
+  apt-get "${apt[@]}" -qq --error-on=any update >"$tmp/apt.log" 2>&1 ||
     { cat "$tmp/apt.log" >&2; die "apt-get update of the private sources list failed (above)"; }
   local w pkg prefix version pins=() versions=()
   for w in $wants; do
