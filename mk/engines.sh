@@ -215,8 +215,9 @@ cmd_start() {
   echo "$netns" >"$run/netns"
   echo '{}' >"$run/daemon.json"
   local sock=$run/docker.sock log=$log_root/$name.log
-  # setsid so that a Ctrl-C meant for the caller reaches dockerd only through `stop`.
-  PATH="$bin:$PATH" in_netns "$netns" setsid dockerd \
+  # setsid so that a Ctrl-C meant for the caller reaches dockerd only through `stop`;
+  # sigdefault.sh so that it starts with the clean signal state an init system gives.
+  PATH="$bin:$PATH" in_netns "$netns" setsid "${self%/*}/sigdefault.sh" dockerd \
     --config-file "$run/daemon.json" --data-root "$data" --exec-root "$run/exec" \
     -H "unix://$sock" --pidfile "$run/docker.pid" \
     --add-runtime "brunc=$runc" --default-runtime brunc \

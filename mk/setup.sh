@@ -80,7 +80,8 @@ if ! answers; then
     systemctl start docker
   elif [ -x /etc/init.d/docker ]; then
     how="/etc/init.d/docker start" stop="/etc/init.d/docker stop" log=/var/log/docker.log
-    /etc/init.d/docker start >/dev/null
+    # With the clean signal state init would give it (see mk/sigdefault.sh).
+    "$(dirname "$0")/sigdefault.sh" /etc/init.d/docker start >/dev/null
   else
     die "no Docker daemon answers and there is no docker service to start: start dockerd yourself"
   fi
