@@ -20,6 +20,11 @@ case $what in demo | test) ;; *) echo "usage: mk/setup.sh demo|test" >&2; exit 2
 
 say() { echo "setup: $*"; }
 die() { echo "setup: $*" >&2; exit 1; }
+# Runs a command, showing its output only when it fails.
+quietly() {
+  local out
+  out=$("$@" 2>&1) || { echo "$out" >&2; die "failed: $*"; }
+}
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 # Debian packages: make and git run the build, gcc/libc6-dev link the host-side test
@@ -54,7 +59,7 @@ if ! command -v cargo >/dev/null; then
   [ "$(cut -d' ' -f1 "$tmp/rustup-init.sha256")" = "$(sha256sum "$tmp/rustup-init" | cut -d' ' -f1)" ] ||
     die "rustup-init does not match its published sha256"
   chmod +x "$tmp/rustup-init"
-  "$tmp/rustup-init" -y -q --profile minimal --default-toolchain stable --no-modify-path >/dev/null
+  quietly "$tmp/rustup-init" -y --profile minimal --default-toolchain stable --no-modify-path
   say "Rust is in ${CARGO_HOME:-$HOME/.cargo}/bin (add it to your PATH to run cargo yourself)"
 fi
 
@@ -62,12 +67,12 @@ targets=(x86_64-unknown-linux-musl)
 [ "$what" = demo ] || targets+=(aarch64-unknown-linux-musl)
 have=$(rustup target list --installed)
 for t in "${targets[@]}"; do
-  grep -qx "$t" <<<"$have" || { say "adding the Rust target $t"; rustup target add "$t" >/dev/null; }
+  grep -qx "$t" <<<"$have" || { say "adding the Rust target $t"; quietly rustup target add "$t"; }
 done
 if [ "$what" = test ]; then
   have=$(rustup component list --installed)
   for c in rustfmt clippy; do
-    grep -q "^$c" <<<"$have" || { say "adding the Rust component $c"; rustup component add "$c" >/dev/null; }
+    grep -q "^$c" <<<"$have" || { say "adding the Rust component $c"; quietly rustup component add "$c"; }
   done
 fi
 
@@ -75,17 +80,24 @@ answers() { timeout 20 docker info >/dev/null 2>&1; }
 if ! answers; then
   [ -z "${DOCKER_HOST:-}" ] || die "no Docker daemon answers at DOCKER_HOST=$DOCKER_HOST"
   [ "$(id -u)" = 0 ] || die "no Docker daemon answers, and starting one needs root"
+  # The clean signal state init would give the daemon: see mk/sigdefault.sh.
+  clean=$(dirname "$0")/sigdefault.sh
+  log=/var/log/docker.log
   if [ -d /run/systemd/system ]; then
     how="systemctl start docker" stop="systemctl stop docker" log="journalctl -u docker"
     systemctl start docker
-  elif [ -x /etc/init.d/docker ]; then
-    how="/etc/init.d/docker start" stop="/etc/init.d/docker stop" log=/var/log/docker.log
-    # With the clean signal state init would give it (see mk/sigdefault.sh).
-    "$(dirname "$0")/sigdefault.sh" /etc/init.d/docker start >/dev/null
+  elif [ -x /etc/init.d/docker ] && out=$("$clean" /etc/init.d/docker start 2>&1); then
+    how="/etc/init.d/docker start" stop="/etc/init.d/docker stop"
   else
-    die "no Docker daemon answers and there is no docker service to start: start dockerd yourself"
+    # No service manager, or Debian's script failed (it raises the open-files hard limit,
+    # which a container without CAP_SYS_RESOURCE refuses): dockerd itself, as the script
+    # would run it.
+    [ -z "${out:-}" ] || say "/etc/init.d/docker start failed: ${out//$'\n'/ }"
+    command -v dockerd >/dev/null || die "no Docker daemon answers and there is no dockerd to start"
+    setsid "$clean" dockerd >>"$log" 2>&1 </dev/null &
+    how="dockerd (pid $!)" stop="kill $!"
   fi
   for _ in $(seq 1 60); do answers && break; sleep 1; done
   answers || die "started Docker ($how), but it did not answer within 60 s: see $log"
-  say "no Docker daemon answered: started it with \`$how\` (log: $log); it keeps running (stop it with \`$stop\`)"
+  say "no Docker daemon answered: started $how, log $log; it keeps running (stop it with \`$stop\`)"
 fi
