@@ -6,9 +6,9 @@
 #   is installed only when no `docker` CLI or no `dockerd` is on PATH, runc only when no
 #   `runc` is.
 # - Rust: when no cargo is found, rustup from static.rust-lang.org (checked against its
-#   published sha256) into ~/.cargo, stable toolchain, minimal profile, shell profiles left
-#   alone (the Makefile puts ~/.cargo/bin on PATH); the musl targets the build needs; for
-#   test, rustfmt and clippy.
+#   published sha256) into ~/.cargo with the toolchain below, minimal profile, shell
+#   profiles left alone (the Makefile puts ~/.cargo/bin on PATH); the musl targets the
+#   build needs; for test, rustfmt and clippy.
 # - A Docker daemon: when none answers and DOCKER_HOST is unset, starts the system's
 #   (`systemctl start docker` under systemd, else Debian's `/etc/init.d/docker start`, which
 #   logs to /var/log/docker.log), says so, and leaves it running as an installed docker.io
@@ -17,6 +17,10 @@
 set -euo pipefail
 what=${1:-}
 case $what in demo | test) ;; *) echo "usage: mk/setup.sh demo|test" >&2; exit 2 ;; esac
+
+# The toolchain CI builds and lints with. Not "stable": each release's clippy brings new
+# lints, and `make test` runs clippy with -D warnings.
+rust_toolchain=1.95.0
 
 say() { echo "setup: $*"; }
 die() { echo "setup: $*" >&2; exit 1; }
@@ -51,7 +55,7 @@ fi
 
 if ! command -v cargo >/dev/null; then
   base=https://static.rust-lang.org/rustup/dist/x86_64-unknown-linux-gnu
-  say "installing Rust (rustup, stable toolchain, minimal profile) into ${CARGO_HOME:-$HOME/.cargo}"
+  say "installing Rust $rust_toolchain (rustup, minimal profile) into ${CARGO_HOME:-$HOME/.cargo}"
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   curl -sSfL --proto '=https' -o "$tmp/rustup-init" "$base/rustup-init"
@@ -59,7 +63,7 @@ if ! command -v cargo >/dev/null; then
   [ "$(cut -d' ' -f1 "$tmp/rustup-init.sha256")" = "$(sha256sum "$tmp/rustup-init" | cut -d' ' -f1)" ] ||
     die "rustup-init does not match its published sha256"
   chmod +x "$tmp/rustup-init"
-  quietly "$tmp/rustup-init" -y --profile minimal --default-toolchain stable --no-modify-path
+  quietly "$tmp/rustup-init" -y --profile minimal --default-toolchain "$rust_toolchain" --no-modify-path
   say "Rust is in ${CARGO_HOME:-$HOME/.cargo}/bin (add it to your PATH to run cargo yourself)"
 fi
 
