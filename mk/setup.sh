@@ -32,12 +32,13 @@ quietly() {
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 # Debian packages: make and git run the build, gcc/libc6-dev link the host-side test
-# crates, iproute2 and iptables the bridge backend; the rest serve the end-to-end tests
-# (busybox-static and tini for test images, skopeo and docker-registry for the registry
-# tests, qemu-user-static for arm64, runc and tini for the other engines) and `make bench`.
+# crates, iproute2 and iptables the bridge backend; the rest serve the tests (g++ compiles
+# libFuzzer for the fuzz smoke; busybox-static and tini for test images, skopeo and
+# docker-registry for the registry tests, qemu-user-static for arm64, runc and tini for the
+# other engines) and `make bench`.
 packages=(make git ca-certificates gcc libc6-dev iproute2 iptables procps util-linux)
-[ "$what" = demo ] || packages+=(busybox-static tini skopeo docker-registry qemu-user-static
-                                 file time hyperfine)
+[ "$what" = demo ] || packages+=(g++ busybox-static tini skopeo docker-registry
+                                 qemu-user-static file time hyperfine)
 command -v docker >/dev/null && command -v dockerd >/dev/null || packages+=(docker.io)
 [ "$what" = demo ] || command -v runc >/dev/null || packages+=(runc)
 command -v cargo >/dev/null || packages+=(curl)
