@@ -3,8 +3,9 @@
 #   mk/e2e.sh ENGINE[=TESTS] ...
 # ENGINE is `system`, the daemon that DOCKER_HOST (else /var/run/docker.sock) names, or an
 # engine of mk/engines.sh (20.10, 26.1, 28.5), started for the run in a network namespace
-# of its own, with its own docker CLI, and stopped afterwards. TESTS, when given, is a
-# comma-separated list of test binaries (waiter,adapter,proxy,images); default all.
+# of its own, with its own docker CLI, and stopped afterwards; the multi-host tests'
+# simulated hosts (mk/cluster.sh) then run it too (ENGINE_DIR). TESTS, when given, is a
+# comma-separated list of test binaries (waiter,adapter,proxy,images,cluster); default all.
 # Every line of a run starts with `[engine X.Y]`, so a failure names the engine it failed
 # on; the end lists the engines that failed. An engine that cannot be fetched or started
 # here (not root, no route to Debian's archive) is skipped with a `SKIP:` line, or fails
@@ -36,7 +37,7 @@ for spec in "$@"; do
     run=(bash mk/e2e.sh --here "${args[@]}")
   else
     label=$engine
-    if [ "$(id -u)" != 0 ] || ! mk/engines.sh fetch "$engine" >/dev/null; then
+    if [ "$(id -u)" != 0 ] || ! bin=$(mk/engines.sh fetch "$engine"); then
       if [ "${CI:-}" = true ]; then
         echo "e2e: Engine $engine cannot be fetched or started here (root, deb.debian.org)"
         failed+=("$engine")
@@ -46,7 +47,8 @@ for spec in "$@"; do
       fi
       continue
     fi
-    run=(mk/engines.sh run "$engine" -- bash mk/e2e.sh --here "${args[@]}")
+    # ENGINE_DIR: the multi-host tests' simulated hosts run this engine too.
+    run=(mk/engines.sh run "$engine" -- env ENGINE_DIR="$bin" bash mk/e2e.sh --here "${args[@]}")
   fi
   echo "e2e: Engine $label ($engine): ${args[*]:-all test binaries}"
   status=0
