@@ -7,9 +7,10 @@
 # simulated hosts (mk/cluster.sh) then run it too (ENGINE_DIR). TESTS, when given, is a
 # comma-separated list of test binaries (waiter,adapter,proxy,images,cluster); default all.
 # Every line of a run starts with `[engine X.Y]`, so a failure names the engine it failed
-# on; the end lists the engines that failed. An engine that cannot be fetched or started
-# here (not root, no route to Debian's archive) is skipped with a `SKIP:` line, or fails
-# under CI=true, as the tests treat a missing prerequisite. Expects the tests built
+# on; each engine's wall time follows its run, and the end lists the engines that failed
+# and the total. An engine that cannot be fetched or started here (not root, no route to
+# Debian's archive) is skipped with a `SKIP:` line, or fails under CI=true, as the tests
+# treat a missing prerequisite. Expects the tests built
 # (`cargo test -p e2e --no-run`): an engine's namespace has no network to fetch crates with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,13 +52,16 @@ for spec in "$@"; do
     run=(mk/engines.sh run "$engine" -- env ENGINE_DIR="$bin" bash mk/e2e.sh --here "${args[@]}")
   fi
   echo "e2e: Engine $label ($engine): ${args[*]:-all test binaries}"
-  status=0
+  status=0 start=$SECONDS
   # sed ignores Ctrl-C, so the engine's clean-up still gets its lines through.
   "${run[@]}" 2>&1 | (trap '' INT; exec sed -u "s/^/[engine $label] /") || status=$?
-  if [ "$status" = 0 ]; then passed+=("$label"); else failed+=("$label"); fi
+  took="$label in $((SECONDS - start)) s"
+  if [ "$status" = 0 ]; then passed+=("$took"); else failed+=("$took"); fi
+  echo "e2e: Engine $label: $([ "$status" = 0 ] && echo passed || echo FAILED) in $((SECONDS - start)) s"
 done
-echo "e2e: passed on engine(s): ${passed[*]:-none}${skipped:+; skipped: ${skipped[*]}}"
+join() { local IFS=,; echo "${*:-none}"; }
+echo "e2e: passed on engine(s): $(join "${passed[@]}")${skipped:+; skipped: ${skipped[*]}}; all engines: $SECONDS s"
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "e2e: FAILED on engine(s): ${failed[*]}"
+  echo "e2e: FAILED on engine(s): $(join "${failed[@]}")"
   exit 1
 fi

@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
 # What `make demo` and `make test` need on a Debian machine, installed when missing:
 #   mk/setup.sh demo|test
-# - Debian packages, with apt-get from the sources the system already has (nothing in the
-#   apt configuration changes). Another Docker on the machine (docker-ce …) stays: docker.io
-#   is installed only when no `docker` CLI or no `dockerd` is on PATH, runc only when no
-#   `runc` is.
+# - Debian packages (the lists below), with apt-get from the sources the system already has
+#   (nothing in the apt configuration changes).
 # - Rust: when no cargo is found, rustup from static.rust-lang.org (checked against its
 #   published sha256) into ~/.cargo with the toolchain below, minimal profile, shell
 #   profiles left alone (the Makefile puts ~/.cargo/bin on PATH); the musl targets the
@@ -31,14 +29,26 @@ quietly() {
 }
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
-# Debian packages: make and git run the build, gcc/libc6-dev link the host-side test
-# crates, iproute2 and iptables the bridge backend; the rest serve the tests (g++ compiles
-# libFuzzer for the fuzz smoke; busybox-static and tini for test images, skopeo and
-# docker-registry for the registry tests, qemu-user-static for arm64, runc and tini for the
-# other engines) and `make bench`.
-packages=(make git ca-certificates gcc libc6-dev iproute2 iptables procps util-linux)
-[ "$what" = demo ] || packages+=(g++ busybox-static tini skopeo docker-registry
-                                 qemu-user-static file time hyperfine)
+# The Debian packages, all in this one place: what `make demo` needs, then what `make test`
+# adds. Another Docker on the machine (docker-ce …) stays: docker.io comes only when no
+# `docker` CLI or no `dockerd` is on PATH, runc only when no `runc` is, curl only to fetch
+# rustup.
+demo_packages=(
+  make git ca-certificates    # the build (and crates.io over TLS)
+  gcc libc6-dev               # linking the host-side crates
+  iproute2 iptables           # the bridge backend
+  procps util-linux           # the demo's and the engines' process and namespace tools
+)
+test_packages=(
+  g++                         # libFuzzer, for the fuzz smoke
+  busybox-static tini         # test images; tini is also the other engines' docker-init
+  skopeo docker-registry      # the registry tests
+  qemu-user-static            # the arm64 images
+  docker-compose python3-docker   # clients no one here wrote, driven by the tests
+  file time hyperfine         # make bench
+)
+packages=("${demo_packages[@]}")
+[ "$what" = demo ] || packages+=("${test_packages[@]}")
 command -v docker >/dev/null && command -v dockerd >/dev/null || packages+=(docker.io)
 [ "$what" = demo ] || command -v runc >/dev/null || packages+=(runc)
 command -v cargo >/dev/null || packages+=(curl)
