@@ -32,11 +32,13 @@ port=7000
 # Every docker call has a bound and stays in the foreground process group, so a Ctrl-C
 # reaches the CLI at once, as it would without the bound.
 bounded() { timeout --foreground "$@"; }
-# The daemon itself, for set-up and clean-up: never through a proxy.
-direct() { DOCKER_HOST= bounded "$@"; }
+# The daemon itself (DOCKER_HOST as given, else Docker's standard socket), for set-up and
+# clean-up: never through the proxy, which DOCKER_HOST names once it runs.
+daemon=${DOCKER_HOST:-}
+direct() { DOCKER_HOST=$daemon bounded "$@"; }
 # Clean-up calls: timeout without --foreground puts them in a process group of their own, so
 # a Ctrl-C during the clean-up (which reaches the whole foreground group) cannot cut them short.
-sheltered() { DOCKER_HOST= timeout "$@"; }
+sheltered() { DOCKER_HOST=$daemon timeout "$@"; }
 
 direct 20 docker info >/dev/null 2>&1 || { echo "demo: no Docker daemon answers (start dockerd)"; exit 1; }
 [ -x "$bin" ] || { echo "demo: $bin is missing (make static)"; exit 1; }

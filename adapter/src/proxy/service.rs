@@ -269,7 +269,7 @@ async fn forward(
         .map_err(|e| error_response(e.status(), &e.to_string()))
 }
 
-/// Docker's refusal (4xx: 400 from Docker 20.10, 404 from later ones) of a create we
+/// Docker's refusal (a 4xx: 400 from Docker 20.10, 26.1 and 28.5) of a create we
 /// rewrote, explained when it is about the volume container
 /// ([`create::explain_create_error`]), with Docker's status; every other answer goes on as
 /// Docker gave it.

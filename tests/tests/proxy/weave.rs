@@ -229,7 +229,6 @@ fn a_missing_volume_image_fails_the_start_up_with_the_fix() {
         .arg(e2e::proxy::binary())
         .args(["proxy", "--listen", &listen, "--no-events", "--no-firewall"])
         .args(["--volume-container", &volume, "--image", &image])
-        .env_remove("DOCKER_HOST")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
@@ -259,7 +258,7 @@ fn the_weave_hooks_reach_a_daemon_over_tcp() {
             "--listen",
             &tcp,
             "--docker",
-            "unix:///var/run/docker.sock",
+            &e2e::docker::host(),
             "--no-weave",
         ],
         move |_| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
