@@ -112,7 +112,11 @@ fn signals_ignored_at_start_stay_ignored_while_waiting() {
     let mut cmd = ns.command("sh");
     cmd.args(["-c", r#"trap "" HUP INT QUIT; exec "$0" "$@""#])
         .arg(&bin)
-        .args(["sh", "-c", "echo run >> \"$1\"; grep SigIgn /proc/self/status"])
+        .args([
+            "sh",
+            "-c",
+            "echo run >> \"$1\"; grep SigIgn /proc/self/status",
+        ])
         .args(["app", marker.path()])
         .env("WEAVE_CIDR", "10.255.0.51/24")
         .stdin(Stdio::null())
