@@ -9,6 +9,8 @@ STATIC_DIR := target/$(MUSL)/release
 # The waiter has a release profile of its own (size first, panic=abort): see Cargo.toml.
 WAITER_DIR := target/$(MUSL)/release-waiter
 IMAGE_DIR := target/images
+# rustup's cargo, also when mk/setup.sh has just installed it.
+export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 # Every time field in the images comes from here (reproducible builds); outside a git
 # checkout it is empty and the images carry no created time.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
@@ -21,7 +23,15 @@ WAITER_PACKAGES :=
 IMAGES :=
 BENCHES :=
 
-.PHONY: all build static images load demo test bench lint musl-target install
+# The Docker Engines `make test` runs the end-to-end tests against, one after the other
+# (mk/e2e.sh): `system` is the daemon DOCKER_HOST (else /var/run/docker.sock) names, Debian
+# 12's 20.10 on a machine set up here; 26.1 and 28.5 are Debian 13's and unstable's, fetched
+# and started by mk/engines.sh. ENGINE=TESTS restricts an engine to some test binaries: the
+# three full runs do not fit CI's 30 minutes on 2 cores, so the full suite runs on 20.10 and
+# the Docker-facing waiter, adapter and proxy tests on the others (README, Tests).
+ENGINES ?= system 26.1=waiter,adapter,proxy 28.5=waiter,adapter,proxy
+
+.PHONY: all build static images load demo test bench lint musl-target install setup-demo setup-test
 all: build
 
 include $(sort $(wildcard mk/*.mk))
@@ -40,9 +50,19 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-# The end-to-end tests use the static binaries and the image archives, so build them first.
-test: lint static images
-	cargo test --workspace --no-fail-fast
+# What `make demo` and `make test` need, installed when missing (Debian packages, Rust and
+# its musl targets, a running dockerd): see mk/setup.sh. Quiet when all is there.
+setup-demo:
+	@bash mk/setup.sh demo
+setup-test:
+	@bash mk/setup.sh test
+
+# The end-to-end tests use the static binaries and the image archives, so build them first;
+# they are built before they run in an engine's network namespace, which has no network.
+test: setup-test lint static images
+	cargo test --workspace --exclude e2e --no-fail-fast
+	cargo test -p e2e --no-run
+	bash mk/e2e.sh $(ENGINES)
 
 bench: static images $(BENCHES)
 

@@ -3,12 +3,13 @@
 # Usage: bench/waiter-demo.sh target/images/weavewait.tar (as root, dockerd running;
 # `make demo-waiter` builds the images first). Everything it makes has a unique name and
 # is removed at the end, also on failure.
-# DEMO_WAITER overrides the Entrypoint (default /home/weavewait/wait-for-weave).
+# DEMO_WAITER overrides the Entrypoint (default /home/weavewait/wait-for-weave);
+# DEMO_DOCKER_HOST names the daemon (default Docker's standard socket).
 set -euo pipefail
-# The demo attaches ethwe itself, so it must talk to the daemon directly: with DOCKER_HOST
-# pointing at a powerstrip-weave proxy, the proxy would attach the container first and the
-# demo's own attach would fail on the existing ethwe.
-unset DOCKER_HOST
+# The demo attaches ethwe itself, so it must talk to the daemon directly, not to whatever
+# DOCKER_HOST names: a powerstrip-weave proxy there would attach the container first and
+# the demo's own attach would fail on the existing ethwe.
+if [ -n "${DEMO_DOCKER_HOST:-}" ]; then export DOCKER_HOST=$DEMO_DOCKER_HOST; else unset DOCKER_HOST; fi
 # The waiter's path in the volume; another spelling of the same file keeps event followers
 # that attach containers with the default Entrypoint away from the demo's container.
 waiter=${DEMO_WAITER:-/home/weavewait/wait-for-weave}

@@ -32,8 +32,13 @@ port=7000
 # Every docker call has a bound and stays in the foreground process group, so a Ctrl-C
 # reaches the CLI at once, as it would without the bound.
 bounded() { timeout --foreground "$@"; }
-# The daemon itself, for set-up and clean-up: never through a proxy.
-direct() { DOCKER_HOST= bounded "$@"; }
+# The daemon itself (DOCKER_HOST as given, else Docker's standard socket), for set-up and
+# clean-up: never through the proxy, which DOCKER_HOST names once it runs.
+daemon=${DOCKER_HOST:-}
+direct() { DOCKER_HOST=$daemon bounded "$@"; }
+# Clean-up calls: timeout without --foreground puts them in a process group of their own, so
+# a Ctrl-C during the clean-up (which reaches the whole foreground group) cannot cut them short.
+sheltered() { DOCKER_HOST=$daemon timeout "$@"; }
 
 direct 20 docker info >/dev/null 2>&1 || { echo "demo: no Docker daemon answers (start dockerd)"; exit 1; }
 [ -x "$bin" ] || { echo "demo: $bin is missing (make static)"; exit 1; }
@@ -54,9 +59,9 @@ cleanup() {
     wait "$pid" 2>/dev/null || true
   fi
   local ids
-  ids=$(direct 30 docker ps -aq --filter "label=$label" 2>/dev/null || true)
-  [ -n "$ids" ] && direct 60 docker rm -f -v $ids >/dev/null 2>&1 || true
-  [ "$made_volume" = yes ] && { direct 30 docker rm -f -v "$volume" >/dev/null 2>&1 || true; }
+  ids=$(sheltered 30 docker ps -aq --filter "label=$label" 2>/dev/null || true)
+  [ -n "$ids" ] && sheltered 60 docker rm -f -v $ids >/dev/null 2>&1 || true
+  [ "$made_volume" = yes ] && { sheltered 30 docker rm -f -v "$volume" >/dev/null 2>&1 || true; }
   if [ "$made_bridge" = yes ]; then
     ip link del "$bridge" 2>/dev/null || true
     while iptables -w 5 -D FORWARD -i "$bridge" -o "$bridge" -j ACCEPT 2>/dev/null; do :; done
@@ -71,7 +76,10 @@ trap 'exit 129' HUP
 
 say() { printf '\n$ %s\n' "$*"; }
 
-dir=$(mktemp -d)
+# Named before it is made, so a Ctrl-C at any moment leaves the clean-up its name (with
+# dir=$(mktemp -d) one between the mkdir and the assignment would leave it behind).
+dir=${TMPDIR:-/tmp}/pw-demo-$run
+mkdir -m 0700 "$dir" || { echo "demo: cannot create $dir"; dir=; exit 1; }
 sock=$dir/docker.sock
 
 if ! direct 20 docker inspect --type container "$volume" >/dev/null 2>&1; then

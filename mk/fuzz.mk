@@ -17,7 +17,9 @@ FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_RUNS ?=
 FUZZ_CMIN_ADD ?=
 FUZZ_TARGETS ?= $(notdir $(wildcard fuzz/corpus/*))
-FUZZ_HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+# Asked when used, with the Makefile's PATH: on a fresh machine `make test` installs Rust
+# (mk/setup.sh) after this file is read.
+FUZZ_HOST = $(shell PATH='$(PATH)' rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 FUZZ_OUT := target/fuzz
 FUZZ_BIN := $(FUZZ_OUT)/$(FUZZ_HOST)/fuzz/fuzz
 FUZZ_RUSTFLAGS := -Cpasses=sancov-module \

@@ -2,10 +2,15 @@
 //!
 //! 1. Pre-hook throughput and p50/p99 latency of `POST /containers/create` envelopes, each on
 //!    a new connection as powerstrip sends them, with the image lookup against the real
-//!    daemon (Entrypoint null) and without it (Entrypoint given).
+//!    daemon (Entrypoint null) and without it (Entrypoint given); both with the bridge
+//!    backend, which looks at who holds the address (Docker's view: the running containers
+//!    listed, those that may be on the bridge inspected), and beside them a backend without
+//!    one holder per address (`command:`), which does not.
 //! 2. Attach latency with the native bridge backend: `POST /containers/{id}/start` sent →
 //!    app running (the waiter has exec'd it: `/proc/<pid>/exe` changed), and start answered
-//!    → app running (what the adapter adds: inspect, veth, addresses, waiter wake-up).
+//!    → app running (what the adapter adds: inspect, Docker's view of who holds the address,
+//!    the bridge's lock and the kernel's view, veth, addresses, waiter wake-up); beside it
+//!    the same backend with the kernel's view only.
 //!
 //! Needs root, a dockerd, and the images `weavewait:latest` and `weavewait-example:latest`
 //! (`make load`). Tunables: BENCH_REQUESTS (default 20000), BENCH_CONCURRENCY (16),
@@ -16,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use adapter::attach::attacher::{Attacher, OnFailure, Outcome};
 use adapter::attach::bridge::BridgeConfig;
-use adapter::attach::BackendSpec;
+use adapter::attach::{Backend, BackendSpec};
 use adapter::commands::volume;
 use adapter::docker;
 use adapter::hooks::WeaveHooks;
@@ -129,7 +134,38 @@ fn exe_of(pid: u32) -> Option<String> {
         .map(|p| p.to_string_lossy().into_owned())
 }
 
-async fn attach_latency(attacher: Arc<Attacher>, volume: &str, bridge: &str) -> anyhow::Result<()> {
+/// The bridge backend without Docker's view of who holds an address (no segment for the
+/// attacher): the reference for what that view costs at attach.
+#[derive(Debug)]
+struct KernelViewOnly(Arc<dyn Backend>);
+
+impl Backend for KernelViewOnly {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    fn allocates(&self) -> bool {
+        self.0.allocates()
+    }
+
+    fn identity(&self) -> adapter::policy::Identity {
+        self.0.identity()
+    }
+
+    fn attach<'a>(
+        &'a self,
+        target: &'a adapter::attach::Target,
+    ) -> futures::future::BoxFuture<'a, Result<(), adapter::attach::AttachError>> {
+        self.0.attach(target)
+    }
+}
+
+async fn attach_latency(
+    label: &str,
+    attacher: Arc<Attacher>,
+    volume: &str,
+    bridge: &str,
+) -> anyhow::Result<()> {
     let d = attacher.docker().clone();
     let runs = env_usize("BENCH_ATTACH_RUNS", 30);
     let mut from_call = Vec::new();
@@ -198,7 +234,7 @@ async fn attach_latency(attacher: Arc<Attacher>, volume: &str, bridge: &str) -> 
     from_call.sort();
     from_answer.sort();
     println!(
-        "attach (bridge) {runs} runs: start sent → app running p50 {} p99 {}; start answered → app running p50 {} p99 {}",
+        "attach {label:<28} {runs} runs: start sent → app running p50 {} p99 {}; start answered → app running p50 {} p99 {}",
         ms(percentile(&from_call, 0.5)),
         ms(percentile(&from_call, 0.99)),
         ms(percentile(&from_answer, 0.5)),
@@ -230,6 +266,27 @@ fn main() -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         tokio::spawn(server::serve(listener, adapter, std::future::pending()));
 
+        // The reference: the same decision without the look at who holds the address.
+        let unchecked = Arc::new(Attacher::new(
+            d.clone(),
+            BackendSpec::Command("/bin/true".into()).build(
+                &bridge_cfg,
+                &d,
+                &RewriteConfig::default(),
+            ),
+            RewriteConfig::default(),
+            Scope::new(Some(("pw.bench".to_string(), bridge.clone()))),
+        ));
+        let plain = Arc::new(PowerstripAdapter::new(WeaveHooks::new(unchecked)));
+        let listener = server::bind("127.0.0.1:0".parse()?).await?;
+        let plain_addr = listener.local_addr()?;
+        tokio::spawn(server::serve(listener, plain, std::future::pending()));
+        prehook_load(
+            "(no address check)",
+            plain_addr,
+            create_envelope(json!(["/app"]), "weavewait:latest", &bridge),
+        )
+        .await?;
         prehook_load(
             "(Entrypoint given)",
             addr,
@@ -244,7 +301,26 @@ fn main() -> anyhow::Result<()> {
         .await?;
 
         volume::ensure(&d, &volume, "weavewait:latest").await?;
-        let result = attach_latency(attacher, &volume, &bridge).await;
+        let kernel_only = Arc::new(Attacher::new(
+            d.clone(),
+            Arc::new(KernelViewOnly(BackendSpec::Bridge.build(
+                &bridge_cfg,
+                &d,
+                &RewriteConfig::default(),
+            ))),
+            RewriteConfig::default(),
+            Scope::new(Some(("pw.bench".to_string(), bridge.clone()))),
+        ));
+        let mut result = attach_latency(
+            "(bridge, kernel's view only)",
+            kernel_only,
+            &volume,
+            &bridge,
+        )
+        .await;
+        if result.is_ok() {
+            result = attach_latency("(bridge)", attacher, &volume, &bridge).await;
+        }
         let _ = d
             .remove_container(
                 &volume,

@@ -58,6 +58,12 @@ pub struct Bounds {
     /// `lock`: an attach waiting for another attach of the same container (120 s): longer
     /// than one attach can hold the lock within its own bounds.
     pub lock: Duration,
+    /// `bridge`: an attach of the bridge backend waiting for its bridge's lock, which the
+    /// attaches of other containers on the host hold one at a time while they check and add
+    /// addresses (30 s): each holds it for milliseconds, so only a queue of hundreds or a
+    /// holder stalled in the kernel reaches it. Below `lock` and `hold`, so its message is
+    /// the one a client gets.
+    pub bridge: Duration,
     /// `netlink`: each host-side netlink request of the bridge backend (10 s): the kernel
     /// answers in microseconds unless something holds the rtnl lock.
     pub netlink: Duration,
@@ -91,6 +97,7 @@ impl Bounds {
         network: Duration::from_secs(60),
         hold: Duration::from_secs(90),
         lock: Duration::from_secs(120),
+        bridge: Duration::from_secs(30),
         netlink: Duration::from_secs(10),
         netns: Duration::from_secs(30),
         command: Duration::from_secs(60),
@@ -123,6 +130,7 @@ impl Bounds {
                 "network" => &mut b.network,
                 "hold" => &mut b.hold,
                 "lock" => &mut b.lock,
+                "bridge" => &mut b.bridge,
                 "netlink" => &mut b.netlink,
                 "netns" => &mut b.netns,
                 "command" => &mut b.command,
@@ -132,7 +140,7 @@ impl Bounds {
                 other => {
                     return Err(format!(
                         "{ENV}: unknown bound {other:?}; known: connect, ping, reuse, header, \
-                         body, tls, docker, network, hold, lock, netlink, netns, command, \
+                         body, tls, docker, network, hold, lock, bridge, netlink, netns, command, \
                          iptables, backoff, drain"
                     ))
                 }

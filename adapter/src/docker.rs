@@ -294,20 +294,43 @@ pub async fn container_facts(
         env: config.env.unwrap_or_default(),
         labels: config.labels.unwrap_or_default(),
         network_mode: c.host_config.and_then(|hc| hc.network_mode),
+        restarting: state.restarting.unwrap_or(false),
+        restart_count: c.restart_count.unwrap_or(0),
     }))
 }
 
-/// Ids of the running containers matching `filters` (`GET /containers/json`).
+/// A running container as `GET /containers/json` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Listed {
+    /// Full id.
+    pub id: String,
+    /// `Command`: the first process's path and arguments, space-joined.
+    pub command: String,
+    /// `Labels`.
+    pub labels: HashMap<String, String>,
+}
+
+/// The running containers matching `filters` (`GET /containers/json`, which lists those
+/// Docker is restarting too); no filters lists them all.
 pub async fn running(
     docker: &Daemon,
-    filters: std::collections::HashMap<String, Vec<String>>,
-) -> Result<Vec<String>, DaemonError> {
+    filters: HashMap<String, Vec<String>>,
+) -> Result<Vec<Listed>, DaemonError> {
     let opts = ListContainersOptions {
         filters: Some(filters),
         ..Default::default()
     };
     let list = docker.call(docker.list_containers(Some(opts))).await?;
-    Ok(list.into_iter().filter_map(|c| c.id).collect())
+    Ok(list
+        .into_iter()
+        .filter_map(|c| {
+            Some(Listed {
+                id: c.id?,
+                command: c.command.unwrap_or_default(),
+                labels: c.labels.unwrap_or_default(),
+            })
+        })
+        .collect())
 }
 
 /// What became of a container that stopped running.

@@ -50,7 +50,7 @@ pub async fn attach_waiting(attacher: &Arc<Attacher>) -> usize {
         }
     };
     let mut attached = 0;
-    for id in list {
+    for id in list.into_iter().map(|c| c.id) {
         let mut delay = FIRST_BACKOFF;
         for attempt in 1..=SCAN_ATTEMPTS {
             match attacher.attach(&id, OnFailure::Nothing).await {

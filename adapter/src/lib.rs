@@ -13,6 +13,7 @@ pub mod commands;
 pub mod docker;
 pub mod events;
 pub mod fault;
+pub mod holders;
 pub mod hooks;
 pub mod panics;
 pub mod policy;

@@ -389,17 +389,10 @@ impl Drop for Adapter {
 pub enum Conn {
     /// The adapter on TCP.
     Tcp(SocketAddr),
-    /// dockerd on `/var/run/docker.sock` (or `DOCKER_HOST=unix://…`).
+    /// dockerd on its unix socket ([`crate::docker::socket`]).
     Docker,
     /// A daemon on this unix socket (a private one).
     Unix(PathBuf),
-}
-
-fn docker_socket() -> String {
-    std::env::var("DOCKER_HOST")
-        .ok()
-        .and_then(|h| h.strip_prefix("unix://").map(str::to_string))
-        .unwrap_or_else(|| "/var/run/docker.sock".to_string())
 }
 
 /// One HTTP/1.1 exchange (`Connection: close`), JSON body when given. Returns the status
@@ -430,7 +423,7 @@ pub fn http(conn: Conn, method: &str, path: &str, body: Option<&str>) -> (u16, S
         Conn::Docker | Conn::Unix(_) => {
             let socket = match conn {
                 Conn::Unix(path) => path,
-                _ => PathBuf::from(docker_socket()),
+                _ => crate::docker::socket().expect("DOCKER_HOST is a unix:// socket"),
             };
             let mut s = UnixStream::connect(&socket)
                 .unwrap_or_else(|e| panic!("connect to dockerd at {}: {e}", socket.display()));

@@ -1,8 +1,27 @@
 //! The real docker CLI, driven with a bound on every call so a hang fails the test.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Docker's standard socket, the daemon's address when `DOCKER_HOST` is unset or empty.
+pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+
+/// The daemon under test, as the docker CLI and bollard find it: `DOCKER_HOST` when set
+/// and not empty (`unix:///…` or `tcp://…`), else [`DEFAULT_HOST`]. `make test` points it
+/// at each engine in turn (mk/e2e.sh), so anything a test starts against "the daemon"
+/// takes its address from here, never a fixed path.
+pub fn host() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| DEFAULT_HOST.to_string())
+}
+
+/// The path of the daemon's unix socket, or `None` when [`host`] is not `unix://…`.
+pub fn socket() -> Option<PathBuf> {
+    host().strip_prefix("unix://").map(PathBuf::from)
+}
 
 /// Upper bound for one docker CLI call, in seconds.
 pub const CALL_TIMEOUT_SECS: u32 = 120;

@@ -345,7 +345,6 @@ impl Drop for Proxy {
                     "-v",
                     v,
                 ])
-                .env_remove("DOCKER_HOST")
                 .output();
         }
     }

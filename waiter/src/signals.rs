@@ -1,9 +1,10 @@
 //! Signals while waiting, and the signal state handed to the command.
 //!
-//! While waiting, SIGTERM, SIGINT, SIGHUP and SIGQUIT are blocked and read from a
-//! signalfd, so that each ends the waiter at once with status 128+signo, also as PID 1 of a
-//! container (the kernel drops signals with no handler sent to PID 1, so without this
-//! `docker stop` would wait 10 s for its SIGKILL; blocked signals are queued instead).
+//! While waiting, SIGTERM, SIGINT, SIGHUP and SIGQUIT (those not inherited ignored) are
+//! blocked and read from a signalfd, so that each ends the waiter at once with status
+//! 128+signo, also as PID 1 of a container (the kernel drops signals with no handler sent
+//! to PID 1, so without this `docker stop` would wait 10 s for its SIGKILL; blocked signals
+//! are queued instead).
 //!
 //! Before exec the inherited mask and dispositions come back: ignored dispositions and the
 //! blocked mask survive exec, so anything we changed would leak into the command. Rust's
@@ -61,17 +62,31 @@ pub struct Blocked {
     fd: SignalFd,
 }
 
-/// Blocks [`TERMINATING`] and opens a signalfd for them. Errors: `sigprocmask` or
-/// `signalfd` failed (the waiter then exits 1).
+/// Blocks [`TERMINATING`] and opens a signalfd for them, leaving out those inherited
+/// ignored: `nohup` ignores SIGHUP and a script's background job SIGINT and SIGQUIT so that
+/// the command outlives them, and the waiter in front of it must too. Errors: `sigprocmask`
+/// or `signalfd` failed (the waiter then exits 1).
 pub fn block() -> nix::Result<Blocked> {
     let mut set = SigSet::empty();
     for signal in TERMINATING {
-        set.add(signal);
+        if !inherited_ignored(signal) {
+            set.add(signal);
+        }
     }
     let mut inherited = SigSet::empty();
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut inherited))?;
     let fd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
     Ok(Blocked { inherited, fd })
+}
+
+/// True when `signal`'s disposition is `SIG_IGN` (read only, nothing installed).
+fn inherited_ignored(signal: Signal) -> bool {
+    // SAFETY: a zeroed `sigaction` is a valid out-parameter; no new action is installed.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal as libc::c_int, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    }
 }
 
 impl Blocked {

@@ -43,7 +43,8 @@ pub fn until_ready(
     timeout: Option<Duration>,
     signals: &Blocked,
 ) -> Result<Outcome, NetlinkError> {
-    let deadline = timeout.map(|t| Instant::now() + t);
+    // A deadline past the clock's range (hundreds of years) is as good as none.
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     let mut watch = Watch::open()?;
     loop {
         if let Some(ready) = state.ready() {

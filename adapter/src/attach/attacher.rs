@@ -14,6 +14,11 @@
 //! panic in it is contained and counts as a failed attach, and a stopping process lets it
 //! finish ([`Attacher::drain`]).
 //!
+//! On a backend with a segment, an address another container holds there (Docker's view,
+//! [`crate::policy::claims`]) is refused before the backend runs; the backend then checks
+//! the kernel's view under its lock. A container stopped by a failed attach finds the
+//! reason in its log.
+//!
 //! The container's first process is held ([`Process`]) from the inspect that found it:
 //! whether it ended is judged on that very process (the waiter execs the app only once
 //! `ethwe` is ready, so an ended first process never ran the app without its network), and
@@ -26,13 +31,16 @@ use std::time::{Duration, Instant};
 use super::inflight::InFlight;
 use super::locks::Locks;
 use super::process::Process;
-use super::{AttachError, Backend, Target};
+use super::{bridge, AttachError, Backend, Target};
 use crate::bounds;
 use crate::docker::{self, Daemon, Fate};
 use crate::fault;
+use crate::holders;
 use crate::panics;
+use crate::policy::claims::{self, Held, Holder, Moment, Other};
 use crate::policy::identity::ATTACH_LABEL;
 use crate::policy::rewrite::RewriteConfig;
+use crate::policy::target::ContainerFacts;
 use crate::policy::target::{target_of, Skip};
 use crate::policy::{Policy, Scope};
 
@@ -76,13 +84,13 @@ pub struct Attacher {
     policy: Policy,
     locks: Locks,
     inflight: Arc<InFlight>,
-    /// The last failed attach of each container (when, why, and the pid of the run it
-    /// failed for): the events follower usually hears of a start before the client's
-    /// post-hook does, so when its attach fails and kills the container, the client's
-    /// attach finds it stopped, or still dying under the same pid, and must report that
-    /// failure rather than "nothing to do" or what a dying container does to a second try
-    /// (a Docker network connect then returns without an endpoint). Cleared by a
-    /// successful attach.
+    /// The last failed attach of each container (when, why, the address held if that was
+    /// why, and the pid of the run it failed for): the events follower usually hears of a
+    /// start before the client's post-hook does, so when its attach fails and kills the
+    /// container, the client's attach finds it stopped, or still dying under the same pid,
+    /// and must report that failure rather than "nothing to do" or what a dying container
+    /// does to a second try (a Docker network connect then returns without an endpoint).
+    /// Cleared by a successful attach.
     failures: Mutex<HashMap<String, Failure>>,
 }
 
@@ -102,6 +110,7 @@ impl Attacher {
             backend: backend.name(),
             identity: backend.identity(),
             network: backend.network().map(str::to_string),
+            segment: backend.segment(),
         };
         Attacher {
             docker,
@@ -203,10 +212,11 @@ impl Attacher {
             Locked::Skipped(Skip::NotRunning | Skip::Gone) | Locked::Ended(..)
         );
         if ended && on_failure == OnFailure::KillContainer {
-            if let Some(Failure { why, .. }) = self.failures().remove(&facts.id) {
+            if let Some(failure) = self.failures().remove(&facts.id) {
                 return Err(AttachError::FailedEarlier {
                     container: facts.name,
-                    why,
+                    why: failure.why,
+                    held: failure.held,
                 });
             }
         }
@@ -235,16 +245,18 @@ impl Attacher {
             }
             Locked::Failed(target, process, e) => {
                 tracing::error!("attach of {target} failed: {e}");
-                self.remember_failure(&target, e.to_string());
-                self.fail(&target, &process, on_failure).await;
+                self.remember_failure(&target, &e);
+                self.fail(&target, &process, on_failure, &e).await;
                 Err(e)
             }
-            Locked::FailedBefore(target, process, why) => {
-                self.fail(&target, &process, on_failure).await;
-                Err(AttachError::FailedEarlier {
-                    container: target.name,
+            Locked::FailedBefore(target, process, (why, held)) => {
+                let e = AttachError::FailedEarlier {
+                    container: target.name.clone(),
                     why,
-                })
+                    held,
+                };
+                self.fail(&target, &process, on_failure, &e).await;
+                Err(e)
             }
         }
     }
@@ -253,25 +265,27 @@ impl Attacher {
         self.failures.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records that the attach of `target` failed with `why`, forgetting records older than
+    /// Records that the attach of `target` failed with `e`, forgetting records older than
     /// [`FAILURE_MEMORY`].
-    fn remember_failure(&self, target: &Target, why: String) {
+    fn remember_failure(&self, target: &Target, e: &AttachError) {
         let mut failures = self.failures();
         failures.retain(|_, f| f.when.elapsed() < FAILURE_MEMORY);
         let failure = Failure {
             when: Instant::now(),
-            why,
+            why: e.to_string(),
+            held: e.held().cloned().map(Box::new),
             pid: target.pid,
         };
         failures.insert(target.id.clone(), failure);
     }
 
-    /// Why the attach of this very run of `target` (same pid) failed before, if it did.
-    fn failed_before(&self, target: &Target) -> Option<String> {
+    /// The earlier failure of this very run of `target` (same pid), if there was one: why,
+    /// and the address held when that was why.
+    fn failed_before(&self, target: &Target) -> Option<(String, Option<Box<Held>>)> {
         self.failures()
             .get(&target.id)
             .filter(|f| f.pid == target.pid)
-            .map(|f| f.why.clone())
+            .map(|f| (f.why.clone(), f.held.clone()))
     }
 
     /// Inspects `id_or_name`; `Ok(None)` when there is no such container.
@@ -303,9 +317,13 @@ impl Attacher {
         }
         // This run's attach failed already (and its failure rule was applied): the
         // container is dying; a second try would only report what that does to it.
-        if let Some(why) = self.failed_before(&target) {
-            return Ok(Locked::FailedBefore(target, process, why));
+        if let Some(earlier) = self.failed_before(&target) {
+            return Ok(Locked::FailedBefore(target, process, earlier));
         }
+        let others = match self.held_elsewhere(&facts, &target).await {
+            Ok(others) => others,
+            Err(e) => return Ok(Locked::Failed(target, process, e)),
+        };
         // The container's end is watched alongside the backend: a container stopped during
         // a slow attach frees its waiting client at once, and is not called attached.
         let race = tokio::select! {
@@ -322,15 +340,62 @@ impl Attacher {
                     // The failure is the container ending (its namespace gone, its veth
                     // with it).
                     Some(fate) => Locked::Ended(target, fate),
-                    None => Locked::Failed(target, process, e),
+                    None => Locked::Failed(target, process, name_holder(e, &others)),
                 }
             }
             Race::Stopped(fate) => Locked::Ended(target, fate),
         })
     }
 
-    /// The failure rules (docs/design.md §5); `process` is the target's first process.
-    async fn fail(&self, target: &Target, process: &Process, on_failure: OnFailure) {
+    /// Docker's view of the segment at attach time: an error when another container holds
+    /// an address `target` asks for, else the containers seen (to name a holder the
+    /// backend finds by its process). Empty without a segment or exact addresses, and for
+    /// a container already on the segment's bridge: it holds what it has (an attach again
+    /// only completes it), whoever waits.
+    async fn held_elsewhere(
+        &self,
+        facts: &ContainerFacts,
+        target: &Target,
+    ) -> Result<Vec<Other>, AttachError> {
+        let wanted = claims::wanted(facts, &self.policy);
+        let Some(segment) = self.policy.segment.as_ref().filter(|_| !wanted.is_empty()) else {
+            return Ok(Vec::new());
+        };
+        if bridge::bridge_of(target.pid).await.ok().flatten() == Some(segment.bridge.clone()) {
+            return Ok(Vec::new());
+        }
+        let waiter = &self.policy.rewrite.waiter;
+        let others = holders::others(&self.docker, segment, waiter)
+            .await
+            .map_err(|source| AttachError::Docker {
+                what: format!("cannot list the containers on bridge {}", segment.bridge),
+                source,
+            })?;
+        match claims::held(&wanted, Moment::Attach(facts), &others, segment, waiter) {
+            Some(held) => Err(AttachError::AddressHeld {
+                target: target.to_string(),
+                held: Box::new(held),
+            }),
+            None => Ok(others),
+        }
+    }
+
+    /// The failure rules (docs/design.md §5); `process` is the target's first process,
+    /// whose log says why it stops.
+    async fn fail(
+        &self,
+        target: &Target,
+        process: &Process,
+        on_failure: OnFailure,
+        e: &AttachError,
+    ) {
+        if on_failure != OnFailure::Nothing {
+            say_in_log(
+                target,
+                process,
+                &format!("powerstrip-weave: stopped before its app ran, not attached: {e}"),
+            );
+        }
         match on_failure {
             OnFailure::Nothing => {}
             OnFailure::KillContainer => {
@@ -368,8 +433,49 @@ impl Attacher {
 struct Failure {
     when: Instant,
     why: String,
+    held: Option<Box<Held>>,
     /// The container's first process when it failed: a later run has another.
     pid: u32,
+}
+
+/// `e`, with the container holding the address named when the backend found only its
+/// process and Docker's view `others` knows it.
+fn name_holder(e: AttachError, others: &[Other]) -> AttachError {
+    let AttachError::AddressHeld { target, mut held } = e else {
+        return e;
+    };
+    if let Holder::Process(pid) = held.holder {
+        if let Some(o) = others.iter().find(|o| o.facts.pid == pid) {
+            held.holder = Holder::Container {
+                name: o.facts.name.clone(),
+                id: o.facts.id.clone(),
+                restarting: o.facts.restarting,
+            };
+        }
+    }
+    AttachError::AddressHeld { target, held }
+}
+
+/// Writes `line` to the stderr of `target`'s first process `process`, the waiter, still
+/// blocked: Docker logs it (`docker logs`), and a client attached to the container sees it.
+/// Never blocks (a full pipe loses the line); a process already gone has no log to write
+/// to, and a later process that got its pid is not written to.
+fn say_in_log(target: &Target, process: &Process, line: &str) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    if target.pid == 0 || process.has_ended() {
+        return;
+    }
+    let path = format!("/proc/{}/fd/2", target.pid);
+    let opened = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(&path);
+    let written = opened.and_then(|mut log| log.write_all(format!("{line}\n").as_bytes()));
+    if let Err(e) = written {
+        tracing::debug!("cannot write to the log of {target} ({path}): {e}");
+    }
 }
 
 /// What one attach under the container's lock came to.
@@ -385,7 +491,7 @@ enum Locked {
     Failed(Target, Process, AttachError),
     /// An attach of this same run failed before, for this reason: the caller applies its
     /// [`OnFailure`] too (a waiting client kills the container, not only its process).
-    FailedBefore(Target, Process, String),
+    FailedBefore(Target, Process, (String, Option<Box<Held>>)),
 }
 
 /// The backend's attach, or the container's end, whichever comes first.

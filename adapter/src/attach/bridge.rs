@@ -4,6 +4,12 @@
 //! last, so the waiter sees a complete interface the moment it is up. It assigns exact
 //! addresses only ([`crate::policy::allocation`]).
 //!
+//! Each address has one holder on the bridge (docs/design.md §5 "One holder per address"):
+//! under the bridge's [`lock`](super::lock), shared by every process attaching to it, the
+//! `ethwe` of every other port's container (`vethwepl<pid>`) is read, and an address one of
+//! them carries is refused before anything is made. Whatever else raced, no two containers
+//! on the bridge carry one address.
+//!
 //! The bridge gets no address: containers on it reach each other at layer 2. To reach
 //! them from the host, give the bridge an address in their subnet
 //! (`ip addr add 10.255.0.1/24 dev weave`). A bridge we create also gets the FORWARD rule
@@ -16,8 +22,10 @@ use nix::errno::Errno;
 use weave_cidr::Ipv4Cidr;
 
 use super::netlink::{Link, Netlink, NetlinkError};
-use super::{announce, arp, firewall, netns, AttachError, Backend, Target};
+use super::{announce, arp, firewall, lock, netns, AttachError, Backend, Target};
+use crate::bounds;
 use crate::policy::allocation::{exact_addresses, AllocationNeeded};
+use crate::policy::claims::{Held, Holder, Segment};
 use crate::policy::Identity;
 
 /// Settings of the bridge backend.
@@ -54,6 +62,32 @@ pub fn host_veth_name(pid: u32) -> String {
     format!("vethwepl{pid}")
 }
 
+/// The pid in a host veth name made by [`host_veth_name`]; `None` for any other name.
+pub fn pid_of_host_veth(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix("vethwepl")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The name of the bridge the host end of the container with `pid` (see
+/// [`host_veth_name`]) is a port of. `Ok(None)` when the container has no such veth or the
+/// veth is on no bridge.
+///
+/// Errors: netlink refusing the lookups.
+pub async fn bridge_of(pid: u32) -> Result<Option<String>, NetlinkError> {
+    let host = Netlink::open()?;
+    let Some(master) = host
+        .link(&host_veth_name(pid))
+        .await?
+        .and_then(|veth| veth.master)
+    else {
+        return Ok(None);
+    };
+    Ok(host.link_by_index(master).await?.map(|bridge| bridge.name))
+}
+
 impl Bridge {
     /// A backend attaching to `cfg.bridge`.
     pub fn new(cfg: BridgeConfig) -> Self {
@@ -69,7 +103,14 @@ impl Bridge {
     /// configure the container's end; nothing is left half-made on failure.
     async fn attach_exact(&self, target: &Target, addrs: Vec<Ipv4Cidr>) -> Result<(), AttachError> {
         let nl = netlink_error(target);
+        let _lock = lock::lock(&self.cfg.bridge, bounds::get().bridge)
+            .await
+            .map_err(|source| AttachError::Lock {
+                target: target.to_string(),
+                source,
+            })?;
         let host = Netlink::open().map_err(nl)?;
+        self.check_free(&host, target, &addrs).await?;
         let veth = host_veth_name(target.pid);
         // Idempotent: when our host end exists, the container's ethwe is completed, not
         // replaced.
@@ -100,6 +141,48 @@ impl Bridge {
                 undo(&host, &veth).await;
                 Err(e)
             }
+        }
+    }
+
+    /// Refuses `addrs` when the `ethwe` of another port's container carries one of them (the
+    /// kernel's view). Called under the bridge's lock.
+    async fn check_free(
+        &self,
+        host: &Netlink,
+        target: &Target,
+        addrs: &[Ipv4Cidr],
+    ) -> Result<(), AttachError> {
+        let nl = netlink_error(target);
+        let Some(bridge) = host.link(&self.cfg.bridge).await.map_err(nl)? else {
+            return Ok(());
+        };
+        let pids: Vec<u32> = host
+            .ports(bridge.index)
+            .await
+            .map_err(nl)?
+            .iter()
+            .filter_map(|port| pid_of_host_veth(&port.name))
+            .filter(|pid| *pid != target.pid)
+            .collect();
+        let found = netns::addresses_in_each(pids, self.cfg.iface.clone()).await?;
+        let held = addrs.iter().find_map(|want| {
+            found.iter().find_map(|(pid, carried)| {
+                carried
+                    .iter()
+                    .any(|(ip, _)| *ip == want.addr)
+                    .then_some((want.addr, *pid))
+            })
+        });
+        match held {
+            None => Ok(()),
+            Some((address, pid)) => Err(AttachError::AddressHeld {
+                target: target.to_string(),
+                held: Box::new(Held {
+                    address,
+                    holder: Holder::Process(pid),
+                    bridge: self.cfg.bridge.clone(),
+                }),
+            }),
         }
     }
 
@@ -319,6 +402,10 @@ impl Backend for Bridge {
         false
     }
 
+    fn segment(&self) -> Option<Segment> {
+        Some(Segment::new(&self.cfg.bridge))
+    }
+
     fn identity(&self) -> Identity {
         Identity::bridge(&self.cfg.bridge)
     }
@@ -346,5 +433,23 @@ mod tests {
     fn host_veth_names_fit_ifnamsiz() {
         assert_eq!(host_veth_name(4_194_304).len(), 15);
         assert_eq!(host_veth_name(42), "vethwepl42");
+    }
+
+    #[test]
+    fn host_veth_names_give_their_pid_back() {
+        assert_eq!(
+            pid_of_host_veth(&host_veth_name(4_194_304)),
+            Some(4_194_304)
+        );
+        for other in [
+            "vethwepl",
+            "vethweplx1",
+            "vethwepl+1",
+            "veth1234",
+            "eth0",
+            "vethwepl1 ",
+        ] {
+            assert_eq!(pid_of_host_veth(other), None, "{other}");
+        }
     }
 }

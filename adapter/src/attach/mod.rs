@@ -9,6 +9,7 @@ pub mod bridge;
 pub mod command;
 mod firewall;
 mod inflight;
+pub mod lock;
 pub mod locks;
 pub mod netlink;
 mod netns;
@@ -24,6 +25,7 @@ use futures::future::BoxFuture;
 
 use crate::docker::Daemon;
 use crate::policy::allocation::AllocationNeeded;
+use crate::policy::claims::{Held, Segment};
 use crate::policy::network::{NetworkLookup, Unfit};
 use crate::policy::rewrite::RewriteConfig;
 pub use crate::policy::target::Target;
@@ -56,6 +58,23 @@ pub enum AttachError {
         target: String,
         /// What was found, and what to do.
         why: String,
+    },
+    /// An address asked for is held by another container on the segment
+    /// (docs/design.md §5 "One holder per address").
+    #[error("{target}: {held}")]
+    AddressHeld {
+        /// The container.
+        target: String,
+        /// The address and its holder.
+        held: Box<Held>,
+    },
+    /// The bridge's lock could not be taken.
+    #[error("{target}: {source}")]
+    Lock {
+        /// The container.
+        target: String,
+        /// Why.
+        source: lock::LockError,
     },
     /// The container's `ethwe` is already a port of another bridge (attached by another
     /// follower, or by hand): it is left as it is, never replaced, and the app is not
@@ -120,6 +139,8 @@ pub enum AttachError {
         container: String,
         /// That attach's error.
         why: String,
+        /// The address and holder, when that attach failed for an address held.
+        held: Option<Box<Held>>,
     },
     /// The attach task panicked (a bug): the panic was logged and contained.
     #[error("the attach of container {container} failed: {why}")]
@@ -132,6 +153,16 @@ pub enum AttachError {
 }
 
 impl AttachError {
+    /// The address and its holder when the attach failed because another container holds
+    /// an address asked for (now or in an earlier attach of the same container).
+    pub fn held(&self) -> Option<&Held> {
+        match self {
+            AttachError::AddressHeld { held, .. } => Some(held),
+            AttachError::FailedEarlier { held, .. } => held.as_deref(),
+            _ => None,
+        }
+    }
+
     /// True when the kernel refused a netlink operation with `errno`.
     pub fn is_kernel(&self, errno: nix::errno::Errno) -> bool {
         matches!(self, AttachError::Netlink { source, .. } if source.is(errno))
@@ -148,6 +179,12 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// does not, only exact addresses can be asked of it (the create decision refuses the
     /// rest where it can).
     fn allocates(&self) -> bool;
+
+    /// The segment on which the backend gives each exact address one holder (the `bridge`
+    /// backend's bridge), `None` when addresses are another system's business.
+    fn segment(&self) -> Option<Segment> {
+        None
+    }
 
     /// The attach settings recorded on the containers it is to attach
     /// ([`crate::policy::identity`]): what tells this follower's containers from those of

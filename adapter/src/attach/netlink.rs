@@ -189,6 +189,23 @@ impl Netlink {
         .await
     }
 
+    /// `RTM_GETLINK` dump: the links whose master is `bridge` (the bridge's ports).
+    pub async fn ports(&self, bridge: u32) -> Result<Vec<Link>, NetlinkError> {
+        let links = self
+            .handle
+            .link()
+            .get()
+            .execute()
+            .try_collect::<Vec<_>>()
+            .await
+            .map_err(failed(format!("list the ports of bridge {bridge}")))?;
+        Ok(links
+            .into_iter()
+            .map(Link::from)
+            .filter(|l| l.master == Some(bridge))
+            .collect())
+    }
+
     /// `RTM_NEWLINK` of a Linux bridge `name`, up, without address.
     pub async fn add_bridge(&self, name: &str) -> Result<(), NetlinkError> {
         let op = || format!("create bridge {name}");

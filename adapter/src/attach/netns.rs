@@ -1,10 +1,12 @@
-//! Running netlink work inside a container's network namespace.
+//! Running netlink work inside a container's network namespace, or reading the addresses
+//! of an interface in several in turn.
 //!
 //! A netlink socket belongs to the namespace it was opened in, so the work runs on a fresh
 //! OS thread that joins the namespace (`setns(CLONE_NEWNET)` on `/proc/<pid>/ns/net`) and
 //! ends with it: the runtime's own threads never change namespace.
 
 use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use nix::sched::CloneFlags;
@@ -95,6 +97,110 @@ where
             "the work in it did not finish within {bound:?}"
         )))
     })
+}
+
+/// A process and the IPv4 addresses (address, prefix length) its namespace's interface
+/// carries.
+pub(super) type Carried = (u32, Vec<(Ipv4Addr, u8)>);
+
+/// The IPv4 addresses (address, prefix length) of interface `iface` in the network
+/// namespace of each of `pids`, read on one thread that joins the namespaces in turn,
+/// bounded as a whole by [`bounds::Bounds::netns`] (the thread ends at the bound too). A
+/// process that is gone, or a namespace without `iface`, has none.
+///
+/// Errors: [`AttachError::Namespace`] when a namespace that exists cannot be joined (we
+/// lack CAP_SYS_ADMIN), the thread or its runtime cannot start, the work does not finish
+/// within the bound, or netlink fails in a namespace.
+pub(super) async fn addresses_in_each(
+    pids: Vec<u32>,
+    iface: String,
+) -> Result<Vec<Carried>, AttachError> {
+    if pids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let bound = bounds::get().netns;
+    let failed = |why: String| AttachError::Namespace {
+        path: "/proc/<pid>/ns/net".to_string(),
+        why,
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("netns-scan".to_string())
+        .spawn(move || {
+            let _ = tx.send(scan(&pids, &iface, bound));
+        })
+        .map_err(|e| failed(format!("cannot start a thread to enter them: {e}")))?;
+    match tokio::time::timeout(bound + REPORT_SLACK, rx).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(failed("the scan ended without an answer".into())),
+        Err(_) => Err(failed(format!(
+            "the scan's thread did not report within {:?}",
+            bound + REPORT_SLACK
+        ))),
+    }
+}
+
+/// On the scan's own thread: see [`addresses_in_each`].
+fn scan(pids: &[u32], iface: &str, bound: Duration) -> Result<Vec<Carried>, AttachError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AttachError::Namespace {
+            path: "/proc/<pid>/ns/net".to_string(),
+            why: format!("cannot start a runtime to read them: {e}"),
+        })?;
+    // The timer needs the runtime: it is made inside `block_on`.
+    let outcome = rt.block_on(async {
+        let work = async {
+            let mut found = Vec::with_capacity(pids.len());
+            for &pid in pids {
+                if let Some(addresses) = addresses_in(pid, iface).await? {
+                    found.push((pid, addresses));
+                }
+            }
+            Ok(found)
+        };
+        tokio::time::timeout(bound, work).await
+    });
+    outcome.unwrap_or_else(|_| {
+        Err(AttachError::Namespace {
+            path: "/proc/<pid>/ns/net".to_string(),
+            why: format!(
+                "reading the addresses of the bridge's containers did not finish within {bound:?}"
+            ),
+        })
+    })
+}
+
+/// On the scan's thread: joins the namespace of `pid` and reads the IPv4 addresses of
+/// `iface` there; `None` when the process is gone (it holds nothing).
+async fn addresses_in(pid: u32, iface: &str) -> Result<Option<Vec<(Ipv4Addr, u8)>>, AttachError> {
+    let path = format!("/proc/{pid}/ns/net");
+    let failed = |why: String| AttachError::Namespace {
+        path: path.clone(),
+        why,
+    };
+    let Ok(ns) = std::fs::File::open(&path) else {
+        return Ok(None);
+    };
+    nix::sched::setns(&ns, CloneFlags::CLONE_NEWNET)
+        .map_err(|e| failed(format!("cannot join it (run as root): {e}")))?;
+    let nl = Netlink::open().map_err(|e| failed(e.to_string()))?;
+    let Some(link) = nl.link(iface).await.map_err(|e| failed(e.to_string()))? else {
+        return Ok(Some(Vec::new()));
+    };
+    let all = nl
+        .addresses(link.index)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    Ok(Some(
+        all.into_iter()
+            .filter_map(|(ip, prefix)| match ip {
+                IpAddr::V4(v4) => Some((v4, prefix)),
+                IpAddr::V6(_) => None,
+            })
+            .collect(),
+    ))
 }
 
 #[cfg(test)]

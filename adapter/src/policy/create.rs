@@ -2,8 +2,9 @@
 //! `POST /containers/create` body. Every rule is here, in this order:
 //!
 //! 1. A body that is not JSON, out of the `--label` scope ([`super::scope`]), without a
-//!    `WEAVE_CIDR` entry, with `none`, or with a NetworkMode we leave alone
-//!    ([`super::asks`]) is passed through byte for byte: no attach follows for it.
+//!    `WEAVE_CIDR` entry or with `none` ([`super::asks`]) is passed through byte for byte:
+//!    no attach follows for it. So is one whose NetworkMode shares another namespace
+//!    (`host`, `container:…`), with a warning saying its `WEAVE_CIDR` is ignored.
 //! 2. When the request's Entrypoint is empty the image's config is read (Docker's merge
 //!    rule 1): a missing image is refused with Docker's own 404 words, so the CLI pulls and
 //!    retries, and the retry is decided again.
@@ -18,21 +19,27 @@
 //!    from). Every body rewritten for this backend tells the waiter to find its interface by
 //!    address (and, for a default allocation, the network's subnets), unless the create
 //!    sets those variables itself.
+//! 7. With a backend that gives each address one holder ([`Policy::segment`]), an exact
+//!    address a running container on the segment holds is refused, naming that container
+//!    ([`super::claims`]).
 //!
 //! A front-end that can answer with an error maps a [`Refusal`] to a Docker-shaped answer;
 //! one that cannot (powerstrip) sends [`Refusal::instead`]: the original body, so Docker
 //! answers the same error itself, or the rewritten one, so the waiter refuses to run the app
 //! (invalid `WEAVE_CIDR`) or the failed attach kills it (allocation).
 //!
-//! Two steps, because rules 2 and 6 need I/O: [`plan`] decides all it can from the body
-//! and returns [`Plan::Inspect`] when the image or the backend's network must be read
-//! first; [`Pending::decide`] ends it with what the inspects found ([`Found`]).
+//! Rules 2, 6 and 7 need I/O: [`plan`] decides all it can from the body and returns
+//! [`Plan::Inspect`] when the image or the backend's network must be read first;
+//! [`Pending::decide`] ends it with what the inspects found ([`Found`]). A rewrite with
+//! [`claims_of`] is then checked against Docker's view of the segment, and [`refuse_held`]
+//! turns it into rule 7's refusal.
 
 use serde_json::Value;
-use weave_cidr::CidrError;
+use weave_cidr::{CidrError, Ipv4Cidr};
 
 use super::allocation::{exact_addresses, AllocationNeeded};
-use super::asks::{asks, network_mode_is_ours, Asks};
+use super::asks::{asks, shared_namespace, Asks, Ignored};
+use super::claims::{self, Held};
 use super::identity::{self, Identity};
 use super::json::field_of;
 use super::network::{self, NetworkLookup};
@@ -44,6 +51,9 @@ use super::Policy;
 pub enum Decision {
     /// Send the client's body unchanged.
     Pass,
+    /// Send the client's body unchanged, and tell the client its `WEAVE_CIDR` is ignored and
+    /// why: the proxy adds [`Ignored`]'s text to the `Warnings` of Docker's create answer.
+    Ignore(Ignored),
     /// Send this body (JSON text ending in a newline) instead.
     Rewrite(String),
     /// Do not let Docker create the container as asked.
@@ -79,6 +89,8 @@ pub enum RefusalKind {
     DoesNotFitNetwork,
     /// The `network:NAME` backend's network is not there or cannot be inspected.
     NetworkUnreadable,
+    /// An exact address is held by another running container on the segment (rule 7).
+    AddressHeld,
 }
 
 /// The body a front-end without errors sends in place of a refusal.
@@ -146,15 +158,16 @@ pub fn plan(body: &[u8], policy: &Policy) -> Plan {
     let Ok(create) = serde_json::from_slice::<Value>(body) else {
         return Plan::Decided(Decision::Pass);
     };
-    let asked = asked(&create, policy);
-    if asked == Asks::Nothing {
-        return Plan::Decided(Decision::Pass);
-    }
+    let asked = match asked(&create, policy) {
+        Asks::Nothing => return Plan::Decided(Decision::Pass),
+        Asks::Ignored(ignored) => return Plan::Decided(Decision::Ignore(ignored)),
+        asked => asked,
+    };
     let image = rewrite::image_needed(&create);
     // An invalid WEAVE_CIDR is refused whatever the network says.
     let network = match asked {
         Asks::Attach { .. } => policy.network.clone(),
-        Asks::Invalid(_) | Asks::Nothing => None,
+        Asks::Invalid(_) | Asks::Ignored(_) | Asks::Nothing => None,
     };
     if image.is_none() && network.is_none() {
         return Plan::Decided(finish(create, asked, None, None, policy));
@@ -231,12 +244,13 @@ fn asked(create: &Value, policy: &Policy) -> Asks {
         .flatten()
         .filter_map(Value::as_str);
     let mode = field_of(create, "HostConfig").and_then(|hc| field_of(hc, "NetworkMode"));
-    let own_namespace = match mode {
-        None | Some(Value::Null) => network_mode_is_ours(None),
-        Some(Value::String(m)) => network_mode_is_ours(Some(m)),
-        Some(_) => false,
+    let shared = match mode {
+        None | Some(Value::Null) => None,
+        Some(Value::String(m)) => shared_namespace(Some(m)),
+        // Docker refuses a NetworkMode of another type in its own words.
+        Some(_) => return Asks::Nothing,
     };
-    asks(env, own_namespace)
+    asks(env, shared)
 }
 
 /// Rules 3 to 6, once the image and the network (if needed) are known.
@@ -263,6 +277,7 @@ fn finish(
         Err(RewriteError::Malformed { .. } | RewriteError::NeedImage(_)) => {
             return match asked {
                 Asks::Invalid(e) => invalid(e, Instead::Original),
+                Asks::Ignored(ignored) => Decision::Ignore(ignored),
                 Asks::Attach { .. } | Asks::Nothing => Decision::Pass,
             }
         }
@@ -285,6 +300,7 @@ fn finish(
             Some(name) => on_network(body, mode_none, &value, &items, name, network),
             None => Decision::Rewrite(text(&body)),
         },
+        Asks::Ignored(ignored) => Decision::Ignore(ignored),
         Asks::Nothing => Decision::Pass,
     }
 }
@@ -402,12 +418,48 @@ fn with_identity(mut body: Value, identity: &Identity) -> Result<Value, RewriteE
 fn refuse_as_is(asked: Asks, kind: RefusalKind, message: String) -> Decision {
     match asked {
         Asks::Invalid(e) => invalid(e, Instead::Original),
+        Asks::Ignored(ignored) => Decision::Ignore(ignored),
         Asks::Nothing => Decision::Pass,
         Asks::Attach { .. } => Decision::Refuse(Refusal {
             kind,
             message,
             instead: Instead::Original,
         }),
+    }
+}
+
+/// Rule 6, once `decision` is known: the exact addresses the container it creates will hold,
+/// which must be free on [`Policy::segment`]. Empty unless the decision is a rewrite and the
+/// policy has a segment.
+pub fn claims_of(decision: &Decision, policy: &Policy) -> Vec<Ipv4Cidr> {
+    let (Decision::Rewrite(text), Some(_)) = (decision, &policy.segment) else {
+        return Vec::new();
+    };
+    let Ok(body) = serde_json::from_str::<Value>(text) else {
+        return Vec::new();
+    };
+    let env = field_of(&body, "Env")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str);
+    let mode = field_of(&body, "HostConfig")
+        .and_then(|hc| field_of(hc, "NetworkMode"))
+        .and_then(Value::as_str);
+    claims::claims(env, mode)
+}
+
+/// Rule 6's refusal of `decision` (a rewrite): `held` names the address and its holder.
+/// Without errors, the rewritten body is sent: the attach at start refuses it again and
+/// stops the container.
+pub fn refuse_held(decision: Decision, held: &Held) -> Decision {
+    match decision {
+        Decision::Rewrite(body) => Decision::Refuse(Refusal {
+            kind: RefusalKind::AddressHeld,
+            message: held.to_string(),
+            instead: Instead::Rewritten(body),
+        }),
+        other => other,
     }
 }
 

@@ -11,10 +11,12 @@
 //!   accepts; [`identity`]: the attach settings a container is recorded with, so that only
 //!   a follower with those settings attaches it; [`network`]: what a Docker network can
 //!   give (the `network:NAME` backend).
+//! - [`claims`]: one holder per address on a bridge, as Docker's view shows it.
 //! - [`json`]: reading a create body the way the daemon does.
 
 pub mod allocation;
 pub mod asks;
+pub mod claims;
 pub mod create;
 pub mod identity;
 pub mod json;
@@ -48,6 +50,9 @@ pub struct Policy {
     /// The Docker network the backend connects containers to (`network:NAME`): its IPAM
     /// config is read for the create decision ([`network`]); `None` for the other backends.
     pub network: Option<String>,
+    /// The segment on which each exact address has one holder ([`claims`]): the bridge of
+    /// the `bridge` backend; `None` for backends that leave addresses to others.
+    pub segment: Option<claims::Segment>,
 }
 
 impl Default for Policy {
@@ -61,6 +66,7 @@ impl Default for Policy {
             backend: "bridge",
             identity: Identity::default(),
             network: None,
+            segment: Some(claims::Segment::new("weave")),
         }
     }
 }

@@ -10,7 +10,7 @@ use std::fmt;
 
 use weave_cidr::CidrItem;
 
-use super::asks::{asks, network_mode_is_ours, Asks};
+use super::asks::{asks, shared_namespace, Asks};
 use super::identity::{self, Recorded, ATTACH_LABEL};
 use super::Policy;
 
@@ -33,6 +33,11 @@ pub struct ContainerFacts {
     pub labels: HashMap<String, String>,
     /// `HostConfig.NetworkMode`, `None` when absent.
     pub network_mode: Option<String>,
+    /// `State.Restarting`: Docker is restarting it by its restart policy (it then also
+    /// reports `running`, with pid 0).
+    pub restarting: bool,
+    /// `RestartCount`: how often Docker restarted it by its restart policy.
+    pub restart_count: i64,
 }
 
 /// The container to attach.
@@ -66,7 +71,8 @@ pub enum Skip {
     NotRunning,
     /// Its Entrypoint does not start with the waiter.
     NotWaiting,
-    /// No `WEAVE_CIDR` entry, `none`, or a NetworkMode without a namespace of its own.
+    /// No `WEAVE_CIDR` entry, `none`, or a NetworkMode that shares another namespace
+    /// (`host`, `container:…`).
     NoCidr,
     /// `WEAVE_CIDR` is outside the grammar: the waiter refuses to start it with this message.
     InvalidCidr(String),
@@ -114,9 +120,9 @@ pub fn target_of(facts: &ContainerFacts, policy: &Policy) -> Result<Target, Skip
     if facts.entrypoint.first() != Some(&policy.rewrite.waiter) {
         return Err(Skip::NotWaiting);
     }
-    let own_namespace = network_mode_is_ours(facts.network_mode.as_deref());
-    match asks(facts.env.iter().map(String::as_str), own_namespace) {
-        Asks::Nothing => Err(Skip::NoCidr),
+    let shared = shared_namespace(facts.network_mode.as_deref());
+    match asks(facts.env.iter().map(String::as_str), shared) {
+        Asks::Nothing | Asks::Ignored(_) => Err(Skip::NoCidr),
         Asks::Invalid(e) => Err(Skip::InvalidCidr(e.to_string())),
         Asks::Attach { value, items } => Ok(Target {
             id: facts.id.clone(),
@@ -151,6 +157,7 @@ mod tests {
             env: env.iter().map(|s| s.to_string()).collect(),
             labels: [("scope".to_string(), "a".to_string())].into(),
             network_mode: Some("default".into()),
+            ..ContainerFacts::default()
         }
     }
 
@@ -202,12 +209,21 @@ mod tests {
         // The create decision leaves such a create alone, so attach must too: the backend
         // would otherwise plug ethwe into the host's own namespace.
         let mut f = facts(&["WEAVE_CIDR=10.2.1.1/24"]);
-        for mode in ["host", "container:db", "my-net"] {
+        for mode in ["host", "container:db"] {
             f.network_mode = Some(mode.into());
             assert_eq!(target_of(&f, &policy(None)), Err(Skip::NoCidr), "{mode}");
         }
-        f.network_mode = None;
-        assert!(target_of(&f, &policy(None)).is_ok());
+    }
+
+    #[test]
+    fn user_defined_networks_are_attached_like_the_default_bridge() {
+        // The create decision rewrites these, so attach must follow, or the waiter waits
+        // for an ethwe that never comes.
+        let mut f = facts(&["WEAVE_CIDR=10.2.1.1/24"]);
+        for mode in [None, Some("my-net"), Some("proj_default"), Some("none")] {
+            f.network_mode = mode.map(str::to_string);
+            assert!(target_of(&f, &policy(None)).is_ok(), "{mode:?}");
+        }
     }
 
     #[test]

@@ -56,7 +56,8 @@ impl PowerstripAdapter {
             return None;
         }
         match self.hooks.create(req.body.as_deref()?.as_bytes()).await {
-            Decision::Pass => None,
+            // Powerstrip gives the client no warning of ours: the hooks logged it.
+            Decision::Pass | Decision::Ignore(_) => None,
             Decision::Rewrite(body) => Some(body),
             Decision::Refuse(refusal) => {
                 log_refusal(&req.request, &refusal);
@@ -78,8 +79,8 @@ impl PowerstripAdapter {
         }
         match self.hooks.started(container).await {
             Ok(()) => response,
-            Err(message) => ServerResponse {
-                body: json!({ "message": message }).to_string(),
+            Err(failed) => ServerResponse {
+                body: json!({ "message": failed.message }).to_string(),
                 ..response
             },
         }
@@ -92,6 +93,9 @@ fn log_refusal(request: &str, r: &Refusal) {
     let then = match (&r.instead, r.kind) {
         (Instead::Original, _) => "create passed through",
         (Instead::Rewritten(_), RefusalKind::InvalidCidr) => "the waiter will refuse to start it",
+        (Instead::Rewritten(_), RefusalKind::AddressHeld) => {
+            "the attach at start will stop it if the address is still held then"
+        }
         (Instead::Rewritten(_), _) => "the attach at start will fail and kill it",
     };
     match r.kind {

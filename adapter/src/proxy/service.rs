@@ -1,7 +1,8 @@
 //! One client request through the proxy (docs/design.md §7), step by step: read what must
-//! be looked at, the weave create decision, external pre-hooks, the daemon, an upgrade or
-//! the attach before a start is answered, external post-hooks. Everything not looked at
-//! streams.
+//! be looked at, the weave create decision, the look at who holds the addresses of a
+//! start, external pre-hooks, the daemon, an upgrade or the attach before a start is
+//! answered, the warning of an ignored `WEAVE_CIDR` in a create's answer, external
+//! post-hooks. Everything not looked at streams.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
 use super::adapters::{AdaptersConfig, Hooks};
-use super::answer::{error_response, full, refused};
+use super::answer::{error_response, full, refused, with_warning};
 use super::chain;
 use super::upstream::{BoxError, ProxyBody, Upstream};
 use crate::bounds;
@@ -68,14 +69,16 @@ async fn serve(
     let body = read_if_looked_at(&mut cx, body).await?;
     // In process first (the weave adapter was first in powerstrip's chain), then the
     // external pre-hooks see the rewritten body.
-    let (body, rewritten) = weave_create(shared, &cx, body).await?;
-    cx.rewritten = rewritten;
+    let (body, created) = weave_create(shared, &cx, body).await?;
+    cx.created = created;
+    before_start(shared, &cx.route).await?;
     let body = pre_hooks(shared, &cx, body).await?;
     let resp = forward(upstream, parts, body, cx.upgrade.is_some()).await?;
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
         return Ok(switch(resp, cx.upgrade));
     }
     let resp = explain_create_error(shared, &cx, resp).await?;
+    let resp = warn(&cx, resp).await?;
     attach_started(shared, &cx.route, resp.status()).await?;
     post_hooks(shared, &cx, resp).await
 }
@@ -92,8 +95,20 @@ struct Context {
     is_json: bool,
     /// The request as the client sent it, as adapters see it (body once read).
     original: ClientRequest,
-    /// The weave hooks rewrote the create.
-    rewritten: bool,
+    /// What the weave hooks made of a create.
+    created: Created,
+}
+
+/// What the weave hooks made of a create, for the steps after the daemon's answer.
+#[derive(Debug, Default)]
+enum Created {
+    /// Nothing: not a create, or passed through.
+    #[default]
+    Untouched,
+    /// Rewritten (Docker's refusal may need explaining).
+    Rewritten,
+    /// Passed through with its `WEAVE_CIDR` ignored: this warning goes into the answer.
+    Warned(String),
 }
 
 impl Context {
@@ -119,7 +134,7 @@ impl Context {
                 request: target,
                 body: None,
             },
-            rewritten: false,
+            created: Created::Untouched,
         };
         let (parts, body) = req.into_parts();
         (cx, parts, body)
@@ -161,22 +176,55 @@ async fn read_if_looked_at(cx: &mut Context, body: Incoming) -> Result<Outgoing,
     Ok(Outgoing::Whole(whole))
 }
 
-/// The create decision, mapped to what the daemon gets (and whether it was rewritten) or
-/// to Docker's own error shape.
+/// The create decision, mapped to what the daemon gets (and what was made of it) or to
+/// Docker's own error shape.
 async fn weave_create(
     shared: &Shared,
     cx: &Context,
     body: Outgoing,
-) -> Result<(Outgoing, bool), Answer> {
+) -> Result<(Outgoing, Created), Answer> {
     let (Some(weave), Route::Create, Outgoing::Whole(bytes)) = (&shared.weave, &cx.route, &body)
     else {
-        return Ok((body, false));
+        return Ok((body, Created::Untouched));
     };
     match weave.create(bytes).await {
-        Decision::Pass => Ok((body, false)),
-        Decision::Rewrite(text) => Ok((Outgoing::Whole(Bytes::from(text)), true)),
+        Decision::Pass => Ok((body, Created::Untouched)),
+        Decision::Ignore(ignored) => Ok((body, Created::Warned(ignored.to_string()))),
+        Decision::Rewrite(text) => Ok((Outgoing::Whole(Bytes::from(text)), Created::Rewritten)),
         Decision::Refuse(refusal) => Err(refused(&refusal)),
     }
+}
+
+/// Refuses a start or restart with 409 when another running container holds an address
+/// the container asks for: Docker never starts it.
+async fn before_start(shared: &Shared, route: &Route) -> Result<(), Answer> {
+    let (Some(weave), Some(container)) = (&shared.weave, route.started_container()) else {
+        return Ok(());
+    };
+    weave
+        .before_start(container)
+        .await
+        .map_err(|held| error_response(StatusCode::CONFLICT, &held.to_string()))
+}
+
+/// Docker's answer to a create whose `WEAVE_CIDR` is ignored, with the reason added to its
+/// `Warnings` (the docker CLI prints `WARNING: …`); only that answer is read whole.
+async fn warn(cx: &Context, resp: Response<Outgoing>) -> Result<Response<Outgoing>, Answer> {
+    let (mut parts, body) = resp.into_parts();
+    let Created::Warned(warning) = &cx.created else {
+        return Ok(Response::from_parts(parts, body));
+    };
+    if parts.status != StatusCode::CREATED {
+        return Ok(Response::from_parts(parts, body));
+    }
+    let whole = match body {
+        Outgoing::Stream(body) => read_whole(body, "daemon's response").await?,
+        Outgoing::Whole(whole) => whole,
+    };
+    let whole = with_warning(&whole, warning).map_or(whole, Bytes::from);
+    parts.headers.remove(TRANSFER_ENCODING);
+    parts.headers.insert(CONTENT_LENGTH, whole.len().into());
+    Ok(Response::from_parts(parts, Outgoing::Whole(whole)))
 }
 
 /// The external pre-hooks, in order, each seeing the body the previous one returned.
@@ -221,7 +269,7 @@ async fn forward(
         .map_err(|e| error_response(e.status(), &e.to_string()))
 }
 
-/// Docker's refusal (4xx: 400 from Docker 20.10, 404 from later ones) of a create we
+/// Docker's refusal (a 4xx: 400 from Docker 20.10, 26.1 and 28.5) of a create we
 /// rewrote, explained when it is about the volume container
 /// ([`create::explain_create_error`]), with Docker's status; every other answer goes on as
 /// Docker gave it.
@@ -231,7 +279,8 @@ async fn explain_create_error(
     resp: Response<Incoming>,
 ) -> Result<Response<Outgoing>, Answer> {
     let (mut parts, body) = resp.into_parts();
-    let (Some(weave), true, true) = (&shared.weave, cx.rewritten, parts.status.is_client_error())
+    let rewritten = matches!(cx.created, Created::Rewritten);
+    let (Some(weave), true, true) = (&shared.weave, rewritten, parts.status.is_client_error())
     else {
         return Ok(Response::from_parts(parts, Outgoing::Stream(body)));
     };
@@ -260,10 +309,14 @@ async fn attach_started(shared: &Shared, route: &Route, status: StatusCode) -> R
     if !route::attach_after(status.as_u16()) {
         return Ok(());
     }
-    weave
-        .started(container)
-        .await
-        .map_err(|reason| error_response(StatusCode::INTERNAL_SERVER_ERROR, &reason))
+    weave.started(container).await.map_err(|failed| {
+        let status = if failed.held {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
+        error_response(status, &failed.message)
+    })
 }
 
 /// The external post-hooks over the daemon's whole answer. Like powerstrip, chunked

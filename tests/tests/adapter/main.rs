@@ -4,6 +4,7 @@ mod attach_cli;
 mod bounds;
 mod daemon_restart;
 mod failure;
+mod holders;
 mod invalid;
 mod launch;
 mod names;

@@ -1,5 +1,6 @@
-//! What the adapter must leave alone, byte for byte: `WEAVE_CIDR=none`, `--net=host`, user
-//! networks, and creates of images missing locally (the CLI pulls and retries).
+//! What the adapter must leave alone, byte for byte: `WEAVE_CIDR=none`, `--net=host`, and
+//! creates of images missing locally (the CLI pulls and retries); and a user network, which
+//! is not left alone: its container gets `ethwe` beside Docker's interface.
 
 use e2e::adapter::{inspect, logs, prerequisites, wait_until, Adapter};
 use e2e::docker::{docker, docker_ok, unique, Cleanup};
@@ -45,13 +46,13 @@ fn host_network_is_left_alone() {
 }
 
 #[test]
-fn user_network_is_left_alone() {
+fn a_user_network_gets_ethwe_beside_its_own_interface() {
     if !prerequisites() {
         return;
     }
     let mut adapter = Adapter::start(&[]);
     let net = unique("net");
-    docker_ok(&["network", "create", &net]);
+    docker_ok(&["network", "create", "--subnet", "10.213.9.0/24", &net]);
     struct Net(String);
     impl Drop for Net {
         fn drop(&mut self) {
@@ -59,12 +60,23 @@ fn user_network_is_left_alone() {
         }
     }
     let _net = Net(net.clone());
-    let name = unique("usernet");
-    let body = adapter.create_body(&["WEAVE_CIDR=10.255.3.12/24"], APP, &net);
-    untouched(&mut adapter, &name, body);
-    // Removed before the network (the guard drops after the adapter).
     let mut c = Cleanup::default();
-    c.add(name);
+    let name = c.add(unique("usernet"));
+    let app = [
+        "sh",
+        "-c",
+        "ip -4 -o addr show; echo APP-RAN; exec sleep 300",
+    ];
+    let body = adapter.create_body(&["WEAVE_CIDR=10.255.3.12/24"], &app, &net);
+    adapter.run(&name, &body);
+    wait_until(30, &format!("{name} to run"), || {
+        logs(&name).contains("APP-RAN")
+    });
+    // The app's first instruction saw both: Docker's interface and ethwe.
+    let log = logs(&name).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(log.contains("ethwe inet 10.255.3.12/24"), "{log}");
+    assert!(log.contains("eth0 inet 10.213.9."), "{log}");
+    assert_eq!(inspect(&name, "{{.HostConfig.NetworkMode}}"), net);
 }
 
 #[test]

@@ -422,6 +422,54 @@ fn an_attach_waiting_past_the_lock_bound_leaves_the_container_to_the_one_under_w
 }
 
 #[test]
+fn a_bridge_lock_held_past_its_bound_fails_the_attach_and_says_so_in_the_log() {
+    use std::os::linux::net::SocketAddrExt;
+
+    let Some(w) = Weave::setup() else { return };
+    let dir = TempDir::new("bound-bridge");
+    let label = format!("pw.test={}", unique("bridge"));
+    let p = proxy(&w, &dir, "bridge=1s", "bridge", &label, false);
+    // The test holds the bridge's lock as another attach on the host would: its abstract
+    // socket, bound in the host's network namespace, where the proxy takes it.
+    let name = format!("powerstrip-weave/bridge/{}", w.bridge);
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let held = std::os::unix::net::UnixListener::bind_addr(&addr).unwrap();
+    let mut c = Cleanup::default();
+    let (locked, later) = (c.add(unique("locked")), c.add(unique("later")));
+    let cidr = "10.255.0.106/24";
+    let out = run_d(&p, &locked, &label, cidr);
+    let err = stderr(&out);
+    assert!(
+        !out.status.success()
+            && err.contains(&format!("the lock of bridge {} (abstract socket @{name}) was held by another attach for over 1s", w.bridge)),
+        "docker run -d: {}: {err}",
+        out.status
+    );
+    assert_eq!(
+        docker_ok(&["inspect", "-f", "{{.State.Running}}", &locked]),
+        "false",
+        "the container was not killed"
+    );
+    let log = logs(&locked);
+    assert!(
+        log.contains("powerstrip-weave: stopped before its app ran, not attached:")
+            && log.contains("was held by another attach for over 1s")
+            && !log.contains("RUN-"),
+        "docker logs: {log}"
+    );
+    // Released: the next attach takes it at once.
+    drop(held);
+    let out = run_d(&p, &later, &label, cidr);
+    assert!(out.status.success(), "docker run -d: {}", stderr(&out));
+    assert!(
+        eventually(Duration::from_secs(10), || logs(&later).contains("RUN-")),
+        "never ran:\n{}",
+        p.log_text()
+    );
+    assert_eq!(logs(&later).trim(), "RUN-1");
+}
+
+#[test]
 fn a_hung_attach_command_is_killed_at_its_bound() {
     let Some(w) = Weave::setup() else { return };
     let dir = TempDir::new("bound-command");
@@ -449,7 +497,14 @@ fn a_hung_attach_command_is_killed_at_its_bound() {
         "false",
         "the container was not killed"
     );
-    assert!(logs(&name).is_empty(), "the app ran: {}", logs(&name));
+    // The app never ran; the reason is the container's only log line.
+    let log = logs(&name);
+    assert!(
+        !log.contains("RUN-")
+            && log.starts_with("powerstrip-weave: stopped before its app ran, not attached:")
+            && log.contains("did not finish within 1s and was killed"),
+        "docker logs: {log}"
+    );
 }
 
 #[test]

@@ -94,11 +94,12 @@ impl Net {
         let dir = TempDir::new("pw-net");
         let sock = dir.join("p.sock");
         let host = format!("unix://{}", sock.display());
+        let daemon = e2e::docker::host();
         let mut args = vec![
             "--listen",
             &host,
             "--docker",
-            "unix:///var/run/docker.sock",
+            &daemon,
             "--bridge",
             bridge,
             "--volume-container",

@@ -27,7 +27,7 @@ fn proxy_start(volume: &str, args: &[&str], path: &str) -> Output {
         ])
         .args(args)
         .env("PATH", path)
-        .env_remove("DOCKER_HOST")
+        .env("DOCKER_HOST", e2e::docker::host())
         .output()
         .expect("run powerstrip-weave proxy")
 }

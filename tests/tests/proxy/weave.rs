@@ -17,12 +17,13 @@ use e2e::proxy::{busybox_image, prerequisites, stderr, stdout, Proxy};
 /// Entrypoint starts with the default) leave these tests' containers alone.
 pub(crate) const WAITER: &str = "/home/weavewait/./wait-for-weave";
 
-/// A private volume container and Linux bridge per test, removed on drop, so tests on a
+/// A private volume container and Linux bridge per test, removed on drop (with the
+/// FORWARD rule of a proxy that made the bridge without `--no-firewall`), so tests on a
 /// shared daemon never touch `weavewait` or `weave`.
 pub(crate) struct Weave {
     pub(crate) volume: String,
     pub(crate) bridge: String,
-    example: String,
+    pub(crate) example: String,
     _cleanup: Cleanup,
 }
 
@@ -53,13 +54,22 @@ impl Weave {
         })
     }
 
-    fn proxy(&self, extra: &[&str]) -> Proxy {
+    /// A proxy attaching to this test's bridge with this test's volume container, and
+    /// `--no-firewall`: containers on the bridge need not reach each other.
+    pub(crate) fn proxy(&self, extra: &[&str]) -> Proxy {
+        let mut args = vec!["--no-firewall"];
+        args.extend_from_slice(extra);
+        self.forwarding_proxy(&args)
+    }
+
+    /// A proxy as [`Weave::proxy`], whose bridge also gets the FORWARD rule (when bridged
+    /// traffic passes iptables), so its containers reach each other.
+    pub(crate) fn forwarding_proxy(&self, extra: &[&str]) -> Proxy {
         let mut args = vec![
             "--attach",
             "bridge",
             "--bridge",
             &self.bridge,
-            "--no-firewall",
             "--volume-container",
             &self.volume,
             "--waiter",
@@ -75,10 +85,23 @@ impl Drop for Weave {
         let _ = Command::new("ip")
             .args(["link", "del", &self.bridge])
             .output();
+        let rule = [
+            "FORWARD",
+            "-i",
+            &self.bridge,
+            "-o",
+            &self.bridge,
+            "-j",
+            "ACCEPT",
+        ];
+        let _ = Command::new("iptables")
+            .args(["-w", "5", "-D"])
+            .args(rule)
+            .output();
     }
 }
 
-fn assert_attached(out: &str, cidr: &str) {
+pub(crate) fn assert_attached(out: &str, cidr: &str) {
     assert!(out.contains("waited "), "no wait time in {out:?}");
     assert!(
         out.contains(&format!("ethwe inet {cidr}")),
@@ -206,7 +229,6 @@ fn a_missing_volume_image_fails_the_start_up_with_the_fix() {
         .arg(e2e::proxy::binary())
         .args(["proxy", "--listen", &listen, "--no-events", "--no-firewall"])
         .args(["--volume-container", &volume, "--image", &image])
-        .env_remove("DOCKER_HOST")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
@@ -236,7 +258,7 @@ fn the_weave_hooks_reach_a_daemon_over_tcp() {
             "--listen",
             &tcp,
             "--docker",
-            "unix:///var/run/docker.sock",
+            &e2e::docker::host(),
             "--no-weave",
         ],
         move |_| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
@@ -300,13 +322,13 @@ fn containers_started_behind_the_proxy_are_attached_from_events() {
         "--label",
         &label,
         "-e",
-        "WEAVE_CIDR=10.255.0.54/24",
+        "WEAVE_CIDR=10.255.0.56/24",
         &w.example,
     ]);
     docker_ok(&["start", &name]);
     let out = docker(&["wait", &name]);
     assert_eq!(stdout(&out), "0", "{}", p.log_text());
-    assert_attached(&docker_ok(&["logs", &name]), "10.255.0.54/24");
+    assert_attached(&docker_ok(&["logs", &name]), "10.255.0.56/24");
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! `make demo-waiter`'s script talks to the daemon itself, whatever `DOCKER_HOST` says: a
-//! powerstrip-weave proxy there would attach the container before the script does.
+//! `make demo-waiter`'s script talks to the daemon itself (`DEMO_DOCKER_HOST`), whatever
+//! `DOCKER_HOST` says: a powerstrip-weave proxy there would attach the container before the
+//! script does.
 
 use std::process::Command;
 
@@ -24,6 +25,7 @@ fn demo_ignores_docker_host_and_runs() {
         .arg(root.join("bench/waiter-demo.sh"))
         .arg(kit::archive_path("weavewait"))
         .current_dir(&root)
+        .env("DEMO_DOCKER_HOST", e2e::docker::host())
         // Nothing listens on the discard port: a docker command sent there fails at once.
         .env("DOCKER_HOST", "tcp://127.0.0.1:9")
         // The default waiter's file under another Entrypoint string: adapters following the

@@ -266,6 +266,80 @@ fn not_found_exits_127() {
     one_line(&out, "exec \"\": executable file not found in $PATH");
 }
 
+/// A script whose `#!` interpreter is missing, or a program whose dynamic loader is, fails
+/// with ENOENT although the file is there: the message names the interpreter and what to do,
+/// also for a `#!` line ending in a carriage return (a script saved with Windows line ends),
+/// and a PATH search says where it found the file instead of "not found in $PATH".
+#[test]
+fn a_missing_interpreter_is_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(bin) = waiter() else { return };
+    let dir = std::env::temp_dir().join(e2e::docker::unique("waiter-interp"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let file = dir.join(name);
+        std::fs::write(&file, bytes).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
+        file.to_str().unwrap().to_string()
+    };
+    let lo = |cmd: &str| vec![OsString::from("--iface"), "lo".into(), cmd.into()];
+
+    let bad = write("bad", b"#!/nonexistent/interp -x\necho ran\n");
+    let out = run(&bin, &[], &lo(&bad));
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    one_line(
+        &out,
+        &format!(
+            "exec {bad:?}: its interpreter \"/nonexistent/interp\" (the #! line of {bad}) \
+             is missing; install it or correct that line"
+        ),
+    );
+    let out = run(&bin, &[("PATH", dir.to_str().unwrap())], &lo("bad"));
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    one_line(
+        &out,
+        &format!(
+            "exec \"bad\": its interpreter \"/nonexistent/interp\" (the #! line of {bad}) \
+             is missing; install it or correct that line"
+        ),
+    );
+
+    let crlf = write("crlf", b"#!/bin/sh\r\necho ran\r\n");
+    let out = run(&bin, &[], &lo(&crlf));
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    one_line(
+        &out,
+        &format!(
+            "exec {crlf:?}: its interpreter \"/bin/sh\\r\" (the #! line of {crlf}) \
+             ends in a carriage return: the script has Windows line ends; convert it to \
+             Unix line ends (dos2unix)"
+        ),
+    );
+
+    // A dynamically linked program whose loader the system lacks (a glibc program in a
+    // musl or scratch image): this machine's own `true` with its loader renamed.
+    let real = std::fs::read("/bin/true").unwrap();
+    let loader = b"/lib64/ld-linux-x86-64.so.2";
+    let at = real
+        .windows(loader.len())
+        .position(|w| w == loader)
+        .expect("/bin/true is dynamically linked with /lib64/ld-linux-x86-64.so.2");
+    let mut patched = real.clone();
+    patched[at..at + loader.len()].copy_from_slice(b"/lib64/ld-nonexistent-64.so");
+    let elf = write("elf", &patched);
+    let out = run(&bin, &[], &lo(&elf));
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    one_line(
+        &out,
+        &format!(
+            "exec {elf:?}: its interpreter \"/lib64/ld-nonexistent-64.so\" (the dynamic \
+             loader {elf} was linked for) is missing; install that C library, or build a \
+             static program"
+        ),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn path_search_uses_docker_default_path_when_unset() {
     let Some(bin) = waiter() else { return };

@@ -5,12 +5,15 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use e2e::netns::{clean_spawn, eventually, proc_status, wait_bounded, waiter_is_waiting};
+use e2e::netns::{
+    clean_spawn, eventually, output_bounded, proc_status, wait_bounded, waiter_is_waiting, Attach,
+    NetNs,
+};
 use e2e::prereq::{command_works, is_root, require, static_bin};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-const LIMIT: Duration = Duration::from_secs(20);
+use crate::support::{prerequisites, still_waiting, Marker, LIMIT};
 
 /// The first child of `pid`, once it exists.
 fn child_of(pid: u32) -> Option<u32> {
@@ -95,4 +98,50 @@ fn sighup_as_pid_1_exits_129() {
 #[test]
 fn sigquit_as_pid_1_exits_131() {
     ends_as_pid_1(Signal::SIGQUIT);
+}
+
+/// `nohup` ignores SIGHUP, and a script's background job SIGINT and SIGQUIT, before the
+/// command starts: a program run that way keeps them ignored, and so does the waiter in
+/// front of it. It neither ends on them while waiting nor hands them to the app other than
+/// ignored.
+#[test]
+fn signals_ignored_at_start_stay_ignored_while_waiting() {
+    let Some(bin) = prerequisites() else { return };
+    let ns = NetNs::new();
+    let marker = Marker::new();
+    let mut cmd = ns.command("sh");
+    cmd.args(["-c", r#"trap "" HUP INT QUIT; exec "$0" "$@""#])
+        .arg(&bin)
+        .args([
+            "sh",
+            "-c",
+            "echo run >> \"$1\"; grep SigIgn /proc/self/status",
+        ])
+        .args(["app", marker.path()])
+        .env("WEAVE_CIDR", "10.255.0.51/24")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("spawn the waiter");
+    assert!(
+        eventually(LIMIT, || waiter_is_waiting(child.id())),
+        "the waiter never started waiting"
+    );
+    for signal in [Signal::SIGHUP, Signal::SIGINT, Signal::SIGQUIT] {
+        kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+        still_waiting(&child, &marker, &format!("kill -{signal}"));
+    }
+    let _attach = Attach::all(ns.target(), "ethwe", &["10.255.0.51/24"]);
+    let out = output_bounded(child, LIMIT, "the waiter once ethwe is there");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(marker.runs(), 1);
+    let ignored = String::from_utf8_lossy(&out.stdout);
+    let mask = ignored
+        .trim()
+        .strip_prefix("SigIgn:")
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        .unwrap_or_else(|| panic!("{ignored}"));
+    let bit = |s: Signal| 1u64 << (s as i32 - 1);
+    let expected = bit(Signal::SIGHUP) | bit(Signal::SIGINT) | bit(Signal::SIGQUIT);
+    assert_eq!(mask, expected, "the app's ignored signals: {mask:#x}");
 }

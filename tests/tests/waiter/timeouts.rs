@@ -1,9 +1,9 @@
 //! The timeout message in real network namespaces: for each way of not being ready, the
 //! link's state and what is missing, in one line, with status 124.
 
-use e2e::netns::{Attach, NetNs};
+use e2e::netns::{output_bounded, Attach, NetNs};
 
-use crate::support::{docker_eth0, prerequisites, timeout_line, Arrival};
+use crate::support::{docker_eth0, prerequisites, spawn_in, timeout_line, Arrival, LIMIT};
 
 const EXPECT_51: [(&str, &str); 1] = [("WEAVE_CIDR", "10.255.0.51/24")];
 
@@ -141,4 +141,19 @@ fn assert_same_links(list: &str, expected: &[String]) {
     let mut want = expected.to_vec();
     want.sort();
     assert_eq!(sorted, want, "{list}");
+}
+
+/// A timeout past the range of the monotonic clock (hundreds of years) is as good as
+/// forever: the waiter waits as with `0`, and does not end on an overflow.
+#[test]
+fn a_timeout_past_the_clock_is_forever() {
+    let Some(bin) = prerequisites() else { return };
+    let ns = NetNs::new();
+    let _attach = Attach::all(ns.target(), "ethwe", &["10.255.0.51/24"]);
+    for timeout in ["18446744073709551615", "9223372036854775807.5"] {
+        let args = ["--timeout", timeout, "echo", "ran"];
+        let out = output_bounded(spawn_in(&ns, &bin, &EXPECT_51, &args), LIMIT, timeout);
+        assert!(out.status.success(), "--timeout {timeout}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "ran\n");
+    }
 }

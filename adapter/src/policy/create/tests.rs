@@ -3,6 +3,7 @@
 //! its place.
 
 use super::*;
+use crate::policy::asks::Shared;
 use crate::policy::rewrite::tests::create;
 use crate::policy::rewrite::DEFAULT_WAITER as W;
 use crate::policy::Scope;
@@ -60,19 +61,29 @@ fn refusal(d: Decision) -> Refusal {
 
 #[test]
 fn network_modes_with_own_namespace_are_rewritten() {
+    // The default bridge, none, and user-defined networks by name or id: what
+    // `docker run --network mynet` sends (NetworkMode "mynet", an empty EndpointsConfig)
+    // and what docker-compose sends (NetworkMode "<project>_default", the network in
+    // EndpointsConfig with its aliases).
     for mode in [
         json!(""),
         json!("default"),
         json!("bridge"),
         json!("none"),
+        json!("my-net"),
+        json!("proj_default"),
+        json!("Bridge"),
+        json!("6f0a7b9c2d1e"),
         Value::Null,
     ] {
         let mut body = create(json!(["/a"]), Value::Null);
         body["HostConfig"]["NetworkMode"] = mode.clone();
-        assert!(
-            matches!(decide(&body, &allocating()), Decision::Rewrite(_)),
-            "{mode}"
-        );
+        body["NetworkingConfig"] = json!({"EndpointsConfig": {"proj_default": {"Aliases": ["a"]}}});
+        let out = rewritten(decide(&body, &allocating()));
+        assert_eq!(out["Entrypoint"], json!([W, "/a"]), "{mode}");
+        // Docker's network settings are the user's: kept as sent.
+        assert_eq!(out["HostConfig"]["NetworkMode"], mode, "{mode}");
+        assert_eq!(out["NetworkingConfig"], body["NetworkingConfig"], "{mode}");
     }
     let mut body = create(json!(["/a"]), Value::Null);
     body["HostConfig"]
@@ -83,18 +94,46 @@ fn network_modes_with_own_namespace_are_rewritten() {
 }
 
 #[test]
-fn network_modes_host_container_and_user_networks_pass_through() {
-    for mode in [
-        json!("host"),
-        json!("container:web-1"),
-        json!("my-net"),
-        json!("Bridge"),
-        json!(5),
+fn shared_namespaces_pass_through_with_a_warning() {
+    for (mode, shared) in [
+        ("host", Shared::Host),
+        ("container:web-1", Shared::Container("web-1".into())),
     ] {
         let mut body = create(json!(["/a"]), Value::Null);
-        body["HostConfig"]["NetworkMode"] = mode.clone();
+        body["HostConfig"]["NetworkMode"] = json!(mode);
+        let want = Decision::Ignore(Ignored {
+            value: "10.2.1.1/24".into(),
+            shared,
+        });
+        assert_eq!(decide(&body, &allocating()), want, "{mode}");
+        // Also a value the grammar refuses, or one the backend cannot honour: nothing is
+        // rewritten, so nothing would come of it.
+        for value in ["1.2.3.4", "net:default"] {
+            body["Env"] = json!([format!("WEAVE_CIDR={value}")]);
+            let decision = decide(&body, &Policy::default());
+            assert!(
+                matches!(&decision, Decision::Ignore(i) if i.value == value),
+                "{mode} {value}: {decision:?}"
+            );
+        }
+        // `none` asks for nothing: no warning.
+        body["Env"] = json!(["WEAVE_CIDR=none"]);
         assert_eq!(decide(&body, &allocating()), Decision::Pass, "{mode}");
     }
+}
+
+#[test]
+fn a_network_mode_docker_refuses_passes_through() {
+    let mut body = create(json!(["/a"]), Value::Null);
+    body["HostConfig"]["NetworkMode"] = json!(5);
+    assert_eq!(decide(&body, &allocating()), Decision::Pass);
+}
+
+#[test]
+fn out_of_scope_shared_namespaces_get_no_warning() {
+    let mut body = create(json!(["/a"]), Value::Null);
+    body["HostConfig"]["NetworkMode"] = json!("host");
+    assert_eq!(decide(&body, &scoped("team", "a")), Decision::Pass);
 }
 
 #[test]
