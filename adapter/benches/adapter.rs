@@ -257,7 +257,7 @@ fn main() -> anyhow::Result<()> {
         };
         let attacher = Arc::new(Attacher::new(
             d.clone(),
-            BackendSpec::Bridge.build(&bridge_cfg),
+            BackendSpec::Bridge.build(&bridge_cfg, &d, &RewriteConfig::default()),
             RewriteConfig::default(),
             Scope::new(Some(("pw.bench".to_string(), bridge.clone()))),
         ));
@@ -269,7 +269,11 @@ fn main() -> anyhow::Result<()> {
         // The reference: the same decision without the look at who holds the address.
         let unchecked = Arc::new(Attacher::new(
             d.clone(),
-            BackendSpec::Command("/bin/true".into()).build(&bridge_cfg),
+            BackendSpec::Command("/bin/true".into()).build(
+                &bridge_cfg,
+                &d,
+                &RewriteConfig::default(),
+            ),
             RewriteConfig::default(),
             Scope::new(Some(("pw.bench".to_string(), bridge.clone()))),
         ));
@@ -299,7 +303,11 @@ fn main() -> anyhow::Result<()> {
         volume::ensure(&d, &volume, "weavewait:latest").await?;
         let kernel_only = Arc::new(Attacher::new(
             d.clone(),
-            Arc::new(KernelViewOnly(BackendSpec::Bridge.build(&bridge_cfg))),
+            Arc::new(KernelViewOnly(BackendSpec::Bridge.build(
+                &bridge_cfg,
+                &d,
+                &RewriteConfig::default(),
+            ))),
             RewriteConfig::default(),
             Scope::new(Some(("pw.bench".to_string(), bridge.clone()))),
         ));

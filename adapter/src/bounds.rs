@@ -45,6 +45,12 @@ pub struct Bounds {
     /// kill, list (30 s). A live daemon answers them in milliseconds; a kill waits for
     /// the process to die, which Docker itself bounds at about 12 s.
     pub docker: Duration,
+    /// `network`: each connect and disconnect of the `network:NAME` backend, and the start
+    /// of its probe (60 s). On a swarm overlay Docker asks the manager to grant the
+    /// endpoint and gives up after 20 s with `context deadline exceeded`; the connects of
+    /// one host wait in turn, so the second fails after 40 s. Longer than the daemon's own
+    /// wait, so that its reason reaches the user.
+    pub network: Duration,
     /// `hold`: how long a start (proxy) or post-hook (adapter) is held for the attach of
     /// its container (90 s): longer than any attach takes when its own bounds hold. When
     /// it is reached the attach goes on in its task, and its failure rule still applies.
@@ -88,6 +94,7 @@ impl Bounds {
         body: Duration::from_secs(30),
         tls: Duration::from_secs(10),
         docker: Duration::from_secs(30),
+        network: Duration::from_secs(60),
         hold: Duration::from_secs(90),
         lock: Duration::from_secs(120),
         bridge: Duration::from_secs(30),
@@ -120,6 +127,7 @@ impl Bounds {
                 "body" => &mut b.body,
                 "tls" => &mut b.tls,
                 "docker" => &mut b.docker,
+                "network" => &mut b.network,
                 "hold" => &mut b.hold,
                 "lock" => &mut b.lock,
                 "bridge" => &mut b.bridge,
@@ -132,7 +140,7 @@ impl Bounds {
                 other => {
                     return Err(format!(
                         "{ENV}: unknown bound {other:?}; known: connect, ping, reuse, header, \
-                         body, tls, docker, hold, lock, bridge, netlink, netns, command, \
+                         body, tls, docker, network, hold, lock, bridge, netlink, netns, command, \
                          iptables, backoff, drain"
                     ))
                 }

@@ -7,19 +7,29 @@ use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
+use std::net::Ipv4Addr;
 use std::ops::Deref;
 use std::time::Duration;
 
 use bollard::errors::Error;
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, NetworkConnectRequest,
+    NetworkDisconnectRequest,
+};
 use bollard::query_parameters::{
-    InspectContainerOptions, KillContainerOptions, ListContainersOptions, WaitContainerOptions,
+    CreateContainerOptions, InspectContainerOptions, InspectNetworkOptions, KillContainerOptions,
+    ListContainersOptions, RemoveContainerOptions, StartContainerOptions, TopOptions,
+    WaitContainerOptions,
 };
 use bollard::{ClientVersion, Docker};
 use futures::StreamExt;
+use weave_cidr::Ipv4Cidr;
 
 use crate::addr::Addr;
 use crate::bounds;
+use crate::causes::{chain, messages};
 use crate::policy::create::ImageLookup;
+use crate::policy::network::{NetworkFacts, Pool};
 use crate::policy::rewrite::ImageConfig;
 use crate::policy::target::ContainerFacts;
 
@@ -107,7 +117,11 @@ impl Daemon {
         self.call_within(bounds::get().docker, call).await
     }
 
-    async fn call_within<T>(
+    /// Runs one bollard call, bounded by `bound` (for a call that may rightly wait longer
+    /// than [`bounds::Bounds::docker`]).
+    ///
+    /// Errors: as [`Daemon::call`].
+    pub async fn call_within<T>(
         &self,
         bound: Duration,
         call: impl Future<Output = Result<T, Error>>,
@@ -141,6 +155,14 @@ impl DaemonError {
     /// True when the daemon answered 404 (no such image or container).
     pub fn is_not_found(&self) -> bool {
         matches!(&self.cause, Cause::Api(e) if is_not_found(e))
+    }
+
+    /// The daemon's own message, when it answered with an error status.
+    pub fn message(&self) -> Option<&str> {
+        match &self.cause {
+            Cause::Api(Error::DockerResponseServerError { message, .. }) => Some(message),
+            _ => None,
+        }
     }
 
     /// The status the daemon answered with, when it answered.
@@ -208,38 +230,6 @@ impl fmt::Display for DaemonError {
 }
 
 impl StdError for DaemonError {}
-
-/// `e` and its sources, outermost first.
-fn chain<'a>(e: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
-    let mut all = vec![e];
-    let mut next = e.source();
-    while let Some(source) = next {
-        all.push(source);
-        next = source.source();
-    }
-    all
-}
-
-/// The messages of `chain` joined with `: `, each said once: a wrapper whose message
-/// already contains its source's is followed by the source's only when it adds words.
-fn messages(chain: &[&(dyn StdError + 'static)]) -> String {
-    let mut said: Vec<String> = Vec::new();
-    for e in chain {
-        let m = e.to_string();
-        if m.is_empty() || said.last().is_some_and(|last| last.contains(&m)) {
-            continue;
-        }
-        // A source that repeats the wrapper's words whole replaces it.
-        if said.last().is_some_and(|last| m.contains(last.as_str())) {
-            said.pop();
-        }
-        said.push(m);
-    }
-    if said.is_empty() {
-        return "no reason given".to_string();
-    }
-    said.join(": ")
-}
 
 /// True when `e` is Docker's 404 (no such image/container).
 pub fn is_not_found(e: &Error) -> bool {
@@ -425,45 +415,232 @@ pub async fn kill(docker: &Daemon, id: &str) -> Result<Killed, DaemonError> {
     }
 }
 
+/// The IPv4 pools of network `name` (`GET /networks/{name}`, name or id); `Ok(None)` when
+/// this daemon does not know it (404: also a swarm overlay on a worker where no container
+/// is attached to it yet).
+pub async fn network_facts(
+    docker: &Daemon,
+    name: &str,
+) -> Result<Option<NetworkFacts>, DaemonError> {
+    let inspect = docker.inspect_network(name, None::<InspectNetworkOptions>);
+    let net = match docker.call(inspect).await {
+        Ok(net) => net,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let pools = net
+        .ipam
+        .and_then(|ipam| ipam.config)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| {
+            Pool::parse(
+                c.subnet.as_deref()?,
+                c.ip_range.as_deref(),
+                c.gateway.as_deref(),
+            )
+        })
+        .collect();
+    Ok(Some(NetworkFacts {
+        name: net.name.unwrap_or_else(|| name.to_string()),
+        pools,
+        scope: net.scope.unwrap_or_default(),
+    }))
+}
+
+/// A running container's state on one network, as inspect reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// `State.Running` (also true while paused).
+    pub running: bool,
+    /// `State.Paused`.
+    pub paused: bool,
+    /// The endpoint's IPv4 address and prefix (`IPAddress`, `IPPrefixLen`); `None` when
+    /// the container has no endpoint on the network.
+    pub address: Option<Ipv4Cidr>,
+}
+
+/// Container `id`'s [`Attachment`] to `network` (a name, or an id or its prefix, as the
+/// `--attach` flag gives it); `Ok(None)` when there is no such container.
+pub async fn attachment(
+    docker: &Daemon,
+    id: &str,
+    network: &str,
+) -> Result<Option<Attachment>, DaemonError> {
+    let inspect = docker.inspect_container(id, None::<InspectContainerOptions>);
+    let c = match docker.call(inspect).await {
+        Ok(c) => c,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let state = c.state.unwrap_or_default();
+    let (running, paused) = (
+        state.running.unwrap_or(false),
+        state.paused.unwrap_or(false),
+    );
+    let networks = c
+        .network_settings
+        .and_then(|n| n.networks)
+        .unwrap_or_default();
+    // Keyed by name; an id given to --attach is matched against each endpoint's.
+    let endpoint = networks.get(network).or_else(|| {
+        networks.values().find(|ep| {
+            ep.network_id
+                .as_deref()
+                .is_some_and(|nid| network.len() >= 12 && nid.starts_with(network))
+        })
+    });
+    let address = endpoint
+        .filter(|ep| ep.endpoint_id.as_deref().is_some_and(|e| !e.is_empty()))
+        .and_then(|ep| {
+            let addr: Ipv4Addr = ep.ip_address.as_deref()?.parse().ok()?;
+            let prefix = u8::try_from(ep.ip_prefix_len?).ok().filter(|p| *p <= 32)?;
+            Some(Ipv4Cidr { addr, prefix })
+        });
+    Ok(Some(Attachment {
+        running,
+        paused,
+        address,
+    }))
+}
+
+/// `POST /networks/{network}/connect` for container `id`: with `ip`, that address
+/// (`EndpointSettings.IPAMConfig.IPv4Address`, which Docker keeps for every later start);
+/// without, Docker's IPAM allocates one. `driver_opts` go to the endpoint as given (e.g.
+/// the interface name on Engine ≥ 28). Bounded by [`bounds::Bounds::network`]: on a swarm
+/// overlay Docker waits for the manager.
+pub async fn connect(
+    docker: &Daemon,
+    network: &str,
+    id: &str,
+    ip: Option<Ipv4Addr>,
+    driver_opts: HashMap<String, String>,
+) -> Result<(), DaemonError> {
+    let endpoint = EndpointSettings {
+        ipam_config: ip.map(|ip| EndpointIpamConfig {
+            ipv4_address: Some(ip.to_string()),
+            ..Default::default()
+        }),
+        driver_opts: (!driver_opts.is_empty()).then_some(driver_opts),
+        ..Default::default()
+    };
+    let request = NetworkConnectRequest {
+        container: id.to_string(),
+        endpoint_config: Some(endpoint),
+    };
+    docker
+        .call_within(
+            bounds::get().network,
+            docker.connect_network(network, request),
+        )
+        .await
+}
+
+/// `POST /networks/{network}/disconnect` for container `id`, forced (Docker then removes
+/// the endpoint even when the network's driver cannot be reached). Bounded by
+/// [`bounds::Bounds::network`].
+pub async fn disconnect(docker: &Daemon, network: &str, id: &str) -> Result<(), DaemonError> {
+    let request = NetworkDisconnectRequest {
+        container: id.to_string(),
+        force: Some(true),
+    };
+    docker
+        .call_within(
+            bounds::get().network,
+            docker.disconnect_network(network, request),
+        )
+        .await
+}
+
+/// `POST /containers/{id}/pause`: freezes every process of the container (cgroup freezer).
+pub async fn pause(docker: &Daemon, id: &str) -> Result<(), DaemonError> {
+    docker.call(docker.pause_container(id)).await
+}
+
+/// `POST /containers/{id}/unpause`.
+pub async fn unpause(docker: &Daemon, id: &str) -> Result<(), DaemonError> {
+    docker.call(docker.unpause_container(id)).await
+}
+
+/// The command names (`comm`, at most 15 bytes) of container `id`'s processes
+/// (`GET /containers/{id}/top?ps_args=-o pid,comm`; works on a paused container).
+pub async fn process_names(docker: &Daemon, id: &str) -> Result<Vec<String>, DaemonError> {
+    let opts = TopOptions {
+        ps_args: "-o pid,comm".to_string(),
+    };
+    let top = docker.call(docker.top_processes(id, Some(opts))).await?;
+    let column = top
+        .titles
+        .unwrap_or_default()
+        .iter()
+        .position(|t| t == "COMMAND" || t == "COMM" || t == "CMD")
+        .unwrap_or(1);
+    Ok(top
+        .processes
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| p.into_iter().nth(column))
+        .collect())
+}
+
+/// The daemon's Engine API version (`GET /version` `ApiVersion`, e.g. `1.41`).
+pub async fn api_version(docker: &Daemon) -> Result<String, DaemonError> {
+    let version = docker.call(docker.version()).await?;
+    Ok(version.api_version.unwrap_or_default())
+}
+
+/// `Image` (the image id) of container `name`; `Ok(None)` when there is no such container.
+pub async fn container_image(docker: &Daemon, name: &str) -> Result<Option<String>, DaemonError> {
+    let inspect = docker.inspect_container(name, None::<InspectContainerOptions>);
+    match docker.call(inspect).await {
+        Ok(c) => Ok(c.image),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates container `name` from `body` and starts it; returns its id. A container that
+/// was created but could not be started is removed again. The start is bounded by
+/// [`bounds::Bounds::network`]: it connects the container's networks.
+pub async fn run(
+    docker: &Daemon,
+    name: &str,
+    body: ContainerCreateBody,
+) -> Result<String, DaemonError> {
+    let opts = CreateContainerOptions {
+        name: Some(name.to_string()),
+        ..Default::default()
+    };
+    let id = docker
+        .call(docker.create_container(Some(opts), body))
+        .await?
+        .id;
+    let start = docker.start_container(&id, None::<StartContainerOptions>);
+    if let Err(e) = docker.call_within(bounds::get().network, start).await {
+        let _ = remove(docker, &id).await;
+        return Err(e);
+    }
+    Ok(id)
+}
+
+/// Removes container `id` with its anonymous volumes, killing it when it runs. A container
+/// already gone (or being removed by Docker's AutoRemove) is fine.
+pub async fn remove(docker: &Daemon, id: &str) -> Result<(), DaemonError> {
+    let opts = RemoveContainerOptions {
+        force: true,
+        v: true,
+        ..Default::default()
+    };
+    match docker.call(docker.remove_container(id, Some(opts))).await {
+        Ok(()) => Ok(()),
+        Err(e) if matches!(e.status(), Some(404 | 409)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Debug)]
-    struct Layer(&'static str, Option<Box<dyn StdError + 'static>>);
-
-    impl fmt::Display for Layer {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(self.0)
-        }
-    }
-
-    impl StdError for Layer {
-        fn source(&self) -> Option<&(dyn StdError + 'static)> {
-            self.1.as_deref()
-        }
-    }
-
-    #[test]
-    fn messages_say_each_cause_once() {
-        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-        let e = Layer(
-            "Error in the client: client error (Connect)",
-            Some(Box::new(Layer(
-                "client error (Connect)",
-                Some(Box::new(Layer("tcp connect error", Some(Box::new(io))))),
-            ))),
-        );
-        assert_eq!(
-            messages(&chain(&e)),
-            "Error in the client: client error (Connect): tcp connect error: connection refused"
-        );
-        assert_eq!(
-            messages(&chain(&e)[2..]),
-            "tcp connect error: connection refused"
-        );
-        assert_eq!(messages(&chain(&Layer("", None))), "no reason given");
-    }
 
     #[tokio::test]
     async fn unreachable_daemons_are_named_with_the_cause() {

@@ -25,7 +25,12 @@ fn filters(attacher: &Attacher, event: bool) -> HashMap<String, Vec<String>> {
         f.insert("type".to_string(), vec!["container".to_string()]);
         f.insert("event".to_string(), vec!["start".to_string()]);
     } else {
-        f.insert("status".to_string(), vec!["running".to_string()]);
+        // Paused too: an allocation of the network backend cut short leaves its container
+        // paused, still waiting (docs/design.md §10).
+        f.insert(
+            "status".to_string(),
+            vec!["running".to_string(), "paused".to_string()],
+        );
     }
     if let Some((k, v)) = attacher.policy().scope.label() {
         f.insert("label".to_string(), vec![format!("{k}={v}")]);
@@ -33,9 +38,9 @@ fn filters(attacher: &Attacher, event: bool) -> HashMap<String, Vec<String>> {
     f
 }
 
-/// Attaches every running container still asking for it, with retries and backoff; never
-/// kills (the container keeps waiting when attaching fails). Returns how many were attached
-/// or already attached.
+/// Attaches every running (or paused) container still asking for it, with retries and
+/// backoff; never kills (the container keeps waiting when attaching fails). Returns how
+/// many were attached or already attached.
 pub async fn attach_waiting(attacher: &Arc<Attacher>) -> usize {
     let list = match docker::running(attacher.docker(), filters(attacher, false)).await {
         Ok(l) => l,

@@ -11,7 +11,7 @@ use crate::bounds;
 use crate::docker;
 use crate::holders;
 use crate::policy::claims::{self, Held, Moment};
-use crate::policy::create::{self, Decision, Plan};
+use crate::policy::create::{self, Decision, Found, Plan};
 
 /// Why a started container was not given its network (it has been stopped).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,16 +40,30 @@ impl WeaveHooks {
     }
 
     /// The decision for one `POST /containers/create` body, inspecting the image when the
-    /// merge needs it, and refusing an exact address a running container holds on the
-    /// backend's segment. When Docker cannot say who holds what, the create goes on: the
-    /// attach checks again.
+    /// merge needs it and the backend's network when it has one, both at once, and refusing
+    /// an exact address a running container holds on the backend's segment. When Docker
+    /// cannot say who holds what, the create goes on: the attach checks again.
     pub async fn create(&self, body: &[u8]) -> Decision {
         let policy = self.attacher.policy();
         let decision = match create::plan(body, policy) {
             Plan::Decided(decision) => decision,
             Plan::Inspect(pending) => {
-                let found = docker::image_lookup(self.attacher.docker(), pending.image()).await;
-                pending.decide(found, policy)
+                let image = async {
+                    match pending.image() {
+                        Some(name) => {
+                            Some(docker::image_lookup(self.attacher.docker(), name).await)
+                        }
+                        None => None,
+                    }
+                };
+                let network = async {
+                    match pending.network() {
+                        Some(_) => Some(self.attacher.lookup_network().await),
+                        None => None,
+                    }
+                };
+                let (image, network) = tokio::join!(image, network);
+                pending.decide(Found { image, network }, policy)
             }
         };
         if let Decision::Ignore(ignored) = &decision {

@@ -8,6 +8,7 @@ pub mod accept;
 pub mod addr;
 pub mod attach;
 pub mod bounds;
+pub mod causes;
 pub mod commands;
 pub mod docker;
 pub mod events;

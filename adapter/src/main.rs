@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use adapter::commands::cli::{self, Command, Parsed};
 use adapter::commands::{adapter as powerstrip_adapter, attach, launch, proxy};
-use adapter::{bounds, panics};
+use adapter::{bounds, causes, panics};
 
 // A panic must end only the task it happened in (a connection, an attach), never the proxy
 // and every client behind it: that needs unwinding.
@@ -30,7 +30,7 @@ fn main() {
         }
     });
     if let Err(e) = result {
-        fail(&format!("{e:#}"));
+        fail(&causes::describe(&e));
     }
 }
 

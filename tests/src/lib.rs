@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod docker;
 pub mod kit;
 pub mod netns;
+pub mod network;
 pub mod prereq;
 pub mod private;
 pub mod proxy;

@@ -84,10 +84,13 @@ pub struct Attacher {
     policy: Policy,
     locks: Locks,
     inflight: Arc<InFlight>,
-    /// The last failed attach of each container (when, and why): the events follower
-    /// usually hears of a start before the client's post-hook does, so when its attach
-    /// fails and kills the container, the client's attach finds it stopped and must
-    /// report that failure rather than "nothing to do". Cleared by a successful attach.
+    /// The last failed attach of each container (when, why, the address held if that was
+    /// why, and the pid of the run it failed for): the events follower usually hears of a
+    /// start before the client's post-hook does, so when its attach fails and kills the
+    /// container, the client's attach finds it stopped, or still dying under the same pid,
+    /// and must report that failure rather than "nothing to do" or what a dying container
+    /// does to a second try (a Docker network connect then returns without an endpoint).
+    /// Cleared by a successful attach.
     failures: Mutex<HashMap<String, Failure>>,
 }
 
@@ -106,6 +109,7 @@ impl Attacher {
             allocates: backend.allocates(),
             backend: backend.name(),
             identity: backend.identity(),
+            network: backend.network().map(str::to_string),
             segment: backend.segment(),
         };
         Attacher {
@@ -133,6 +137,12 @@ impl Attacher {
     /// The policy containers are judged by.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// What the daemon says of the backend's Docker network, for the create decision
+    /// ([`Backend::lookup_network`]).
+    pub async fn lookup_network(&self) -> crate::policy::network::NetworkLookup {
+        self.backend.lookup_network().await
     }
 
     /// Resolves `id_or_name` by inspect and attaches it when it asks for it, in a task of
@@ -235,7 +245,16 @@ impl Attacher {
             }
             Locked::Failed(target, process, e) => {
                 tracing::error!("attach of {target} failed: {e}");
-                self.remember_failure(&target.id, &e);
+                self.remember_failure(&target, &e);
+                self.fail(&target, &process, on_failure, &e).await;
+                Err(e)
+            }
+            Locked::FailedBefore(target, process, (why, held)) => {
+                let e = AttachError::FailedEarlier {
+                    container: target.name.clone(),
+                    why,
+                    held,
+                };
                 self.fail(&target, &process, on_failure, &e).await;
                 Err(e)
             }
@@ -246,17 +265,27 @@ impl Attacher {
         self.failures.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records that the attach of container `id` failed with `e`, forgetting records older
-    /// than [`FAILURE_MEMORY`].
-    fn remember_failure(&self, id: &str, e: &AttachError) {
+    /// Records that the attach of `target` failed with `e`, forgetting records older than
+    /// [`FAILURE_MEMORY`].
+    fn remember_failure(&self, target: &Target, e: &AttachError) {
         let mut failures = self.failures();
         failures.retain(|_, f| f.when.elapsed() < FAILURE_MEMORY);
         let failure = Failure {
             when: Instant::now(),
             why: e.to_string(),
             held: e.held().cloned().map(Box::new),
+            pid: target.pid,
         };
-        failures.insert(id.to_string(), failure);
+        failures.insert(target.id.clone(), failure);
+    }
+
+    /// The earlier failure of this very run of `target` (same pid), if there was one: why,
+    /// and the address held when that was why.
+    fn failed_before(&self, target: &Target) -> Option<(String, Option<Box<Held>>)> {
+        self.failures()
+            .get(&target.id)
+            .filter(|f| f.pid == target.pid)
+            .map(|f| (f.why.clone(), f.held.clone()))
     }
 
     /// Inspects `id_or_name`; `Ok(None)` when there is no such container.
@@ -285,6 +314,11 @@ impl Attacher {
         let process = Process::open(target.pid);
         if process.has_ended() {
             return Ok(Locked::Ended(target, Fate::ProcessGone));
+        }
+        // This run's attach failed already (and its failure rule was applied): the
+        // container is dying; a second try would only report what that does to it.
+        if let Some(earlier) = self.failed_before(&target) {
+            return Ok(Locked::FailedBefore(target, process, earlier));
         }
         let others = match self.held_elsewhere(&facts, &target).await {
             Ok(others) => others,
@@ -394,12 +428,14 @@ impl Attacher {
     }
 }
 
-/// A failed attach, remembered for a client's attach of the same container.
+/// A failed attach, remembered (see [`Attacher`]'s `failures`).
 #[derive(Debug)]
 struct Failure {
     when: Instant,
     why: String,
     held: Option<Box<Held>>,
+    /// The container's first process when it failed: a later run has another.
+    pid: u32,
 }
 
 /// `e`, with the container holding the address named when the backend found only its
@@ -453,6 +489,9 @@ enum Locked {
     /// The backend failed for this target, whose first process is still there: the
     /// caller applies [`OnFailure`].
     Failed(Target, Process, AttachError),
+    /// An attach of this same run failed before, for this reason: the caller applies its
+    /// [`OnFailure`] too (a waiting client kills the container, not only its process).
+    FailedBefore(Target, Process, (String, Option<Box<Held>>)),
 }
 
 /// The backend's attach, or the container's end, whichever comes first.

@@ -13,6 +13,7 @@ pub mod lock;
 pub mod locks;
 pub mod netlink;
 mod netns;
+pub mod network;
 pub mod process;
 pub mod weave;
 
@@ -22,8 +23,11 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
+use crate::docker::Daemon;
 use crate::policy::allocation::AllocationNeeded;
 use crate::policy::claims::{Held, Segment};
+use crate::policy::network::{NetworkLookup, Unfit};
+use crate::policy::rewrite::RewriteConfig;
 pub use crate::policy::target::Target;
 use crate::policy::Identity;
 use netlink::NetlinkError;
@@ -91,6 +95,14 @@ pub enum AttachError {
         target: String,
         /// The value and the fix.
         source: AllocationNeeded,
+    },
+    /// The network of the `network:NAME` backend cannot give what `WEAVE_CIDR` asks.
+    #[error("{target}: {source}")]
+    Unfit {
+        /// The container.
+        target: String,
+        /// The item, the network's subnets and the fix.
+        source: Unfit,
     },
     /// An external attach command failed or could not run.
     #[error("{target}: `{argv}` {why}")]
@@ -179,11 +191,24 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// a follower with other settings.
     fn identity(&self) -> Identity;
 
+    /// The Docker network the backend connects containers to (`network:NAME`), whose IPAM
+    /// config the create decision reads; `None` (the default) for the other backends.
+    fn network(&self) -> Option<&str> {
+        None
+    }
+
+    /// What the daemon says of [`Backend::network`], for the create decision.
+    fn lookup_network(&self) -> BoxFuture<'_, NetworkLookup> {
+        let why = format!("the {} backend connects to no Docker network", self.name());
+        Box::pin(async move { NetworkLookup::Failed(why) })
+    }
+
     /// Attaches `target`; on error nothing is left half-applied where the backend controls it.
     fn attach<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Result<(), AttachError>>;
 }
 
-/// The `--attach` option: `bridge` (default), `weave`, or `command:<path>`.
+/// The `--attach` option: `bridge` (default), `weave`, `command:<path>` or
+/// `network:<name>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BackendSpec {
     /// Native attach to a Linux bridge.
@@ -192,6 +217,8 @@ pub enum BackendSpec {
     Weave,
     /// `<path> attach <cidrs...> <id>`.
     Command(PathBuf),
+    /// Connect to this Docker network (name or id) through the Engine API.
+    Network(String),
 }
 
 impl std::str::FromStr for BackendSpec {
@@ -201,12 +228,30 @@ impl std::str::FromStr for BackendSpec {
         match s {
             "bridge" => Ok(BackendSpec::Bridge),
             "weave" => Ok(BackendSpec::Weave),
-            _ => match s.strip_prefix("command:") {
-                Some(p) if !p.is_empty() => Ok(BackendSpec::Command(PathBuf::from(p))),
-                _ => Err(format!(
-                    "unknown attach backend {s:?}: expected bridge, weave or command:<path>"
-                )),
-            },
+            _ => {
+                if let Some(p) = s.strip_prefix("command:").filter(|p| !p.is_empty()) {
+                    return Ok(BackendSpec::Command(PathBuf::from(p)));
+                }
+                if let Some(n) = s.strip_prefix("network:").filter(|n| !n.is_empty()) {
+                    return Ok(BackendSpec::Network(n.to_string()));
+                }
+                Err(format!(
+                    "unknown attach backend {s:?}: expected bridge, weave, command:<path> or \
+                     network:<docker network>"
+                ))
+            }
+        }
+    }
+}
+
+impl fmt::Display for BackendSpec {
+    /// As `--attach` takes it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BackendSpec::Bridge => f.write_str("bridge"),
+            BackendSpec::Weave => f.write_str("weave"),
+            BackendSpec::Command(p) => write!(f, "command:{}", p.display()),
+            BackendSpec::Network(n) => write!(f, "network:{n}"),
         }
     }
 }
@@ -220,7 +265,9 @@ impl BackendSpec {
     pub fn check(&self) -> Result<(), String> {
         let path = std::env::var_os("PATH");
         let (spec, program) = match self {
-            BackendSpec::Bridge => return Ok(()),
+            // What the network can give is learned per create (a swarm worker shows an
+            // overlay only once a container is attached to it).
+            BackendSpec::Bridge | BackendSpec::Network(_) => return Ok(()),
             BackendSpec::Weave => ("weave".to_string(), Path::new("weave")),
             BackendSpec::Command(p) => (format!("command:{}", p.display()), p.as_path()),
         };
@@ -234,12 +281,24 @@ impl BackendSpec {
         }
     }
 
-    /// Builds the backend; `bridge` names the Linux bridge of the `bridge` backend.
-    pub fn build(&self, bridge: &bridge::BridgeConfig) -> Arc<dyn Backend> {
+    /// Builds the backend; `bridge` configures the `bridge` backend, `docker` is the
+    /// daemon the `network:` backend connects through, and `rewrite` the waiter its
+    /// probes run.
+    pub fn build(
+        &self,
+        bridge: &bridge::BridgeConfig,
+        docker: &Daemon,
+        rewrite: &RewriteConfig,
+    ) -> Arc<dyn Backend> {
         match self {
             BackendSpec::Bridge => Arc::new(bridge::Bridge::new(bridge.clone())),
             BackendSpec::Weave => Arc::new(weave::WeaveNet::default()),
             BackendSpec::Command(p) => Arc::new(command::Command::new(p.clone())),
+            BackendSpec::Network(name) => Arc::new(network::Network::new(
+                name.clone(),
+                docker.clone(),
+                rewrite.clone(),
+            )),
         }
     }
 }
@@ -256,9 +315,19 @@ mod tests {
             "command:/usr/local/bin/x".parse(),
             Ok(BackendSpec::Command("/usr/local/bin/x".into()))
         );
-        for bad in ["", "command:", "Bridge", "shell:x"] {
+        assert_eq!(
+            "network:wnet".parse(),
+            Ok(BackendSpec::Network("wnet".into()))
+        );
+        for spec in ["bridge", "weave", "command:/x", "network:wnet"] {
+            assert_eq!(spec.parse::<BackendSpec>().unwrap().to_string(), spec);
+        }
+        for bad in ["", "command:", "network:", "Bridge", "shell:x"] {
             let err = bad.parse::<BackendSpec>().unwrap_err();
-            assert!(err.contains("bridge, weave or command:<path>"), "{err}");
+            assert!(
+                err.contains("bridge, weave, command:<path> or network:<docker network>"),
+                "{err}"
+            );
         }
     }
 }

@@ -1,23 +1,32 @@
-//! `powerstrip-weave attach CIDR... CONTAINER`: the native attach on its own.
+//! `powerstrip-weave attach CIDR... CONTAINER`: one attach on its own, with the native
+//! bridge backend or a Docker network.
 
 use argh::FromArgs;
 use weave_cidr::{self as cidr, WeaveCidr};
 
 use super::flags::subcommand;
 use crate::attach::bridge::{Bridge, BridgeConfig};
-use crate::attach::{AttachError, Backend, Target};
+use crate::attach::network::Network;
+use crate::attach::{AttachError, Backend, BackendSpec, Target};
 use crate::docker;
 use crate::policy::allocation::exact_addresses;
+use crate::policy::rewrite::RewriteConfig;
 
 subcommand! {
-    /// Attach ethwe with the given addresses to a running container through the native
-    /// bridge backend (idempotent), e.g. `attach 10.255.0.51/24 web-1`.
+    /// Attach a running container (idempotent): ethwe with the given addresses through the
+    /// native bridge backend, e.g. `attach 10.255.0.51/24 web-1`, or a connection to a
+    /// Docker network, e.g. `attach --attach network:wnet net:default web-1`.
     #[derive(FromArgs, Debug)]
     #[argh(subcommand, name = "attach")]
     pub struct AttachArgs {
-        /// the WEAVE_CIDR items (a.b.c.d/n or ip:a.b.c.d/n), then the container id or name
+        /// the WEAVE_CIDR items (a.b.c.d/n or ip:a.b.c.d/n; with a network also
+        /// net:a.b.c.d/n or net:default), then the container id or name
         #[argh(positional, greedy)]
         pub words: Vec<String>,
+
+        /// bridge (default, native) or network:<docker network>
+        #[argh(option, default = "BackendSpec::Bridge")]
+        pub attach: BackendSpec,
     }
     with [bridge]
 }
@@ -38,12 +47,21 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
              give addresses (e.g. 10.255.0.51/24) instead"
         ),
     };
+    match &args.attach {
+        BackendSpec::Bridge | BackendSpec::Network(_) => {}
+        other => anyhow::bail!(
+            "--attach {other}: the attach command attaches with bridge or network:NAME; \
+             run that backend's own attach instead"
+        ),
+    }
     // The backend's own refusal advises a proxy flag; here the fix is other addresses.
-    if exact_addresses(&items).is_none() {
+    let bridge = args.attach == BackendSpec::Bridge;
+    if bridge && exact_addresses(&items).is_none() {
         anyhow::bail!(
-            "WEAVE_CIDR {value:?} asks for an address allocation, which attach does not do: \
+            "WEAVE_CIDR {value:?} asks for an address allocation, which attach does not do on a bridge: \
              give exact addresses a.b.c.d/n (or ip:a.b.c.d/n), e.g. attach 10.255.0.51/24 \
-             {container}; Weave Net's own `weave attach` allocates"
+             {container}; or let a Docker network allocate: attach --attach network:NAME \
+             {value} {container}"
         );
     }
     let docker = docker::from_env()?;
@@ -60,6 +78,13 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
         value,
         items,
     };
+    if let BackendSpec::Network(name) = &args.attach {
+        Network::new(name.clone(), docker, RewriteConfig::default())
+            .attach(&target)
+            .await?;
+        println!("attached {target} to network {name}");
+        return Ok(());
+    }
     let flags = args.bridge_flags();
     let backend = Bridge::new(BridgeConfig {
         bridge: flags.bridge,

@@ -88,7 +88,8 @@ macro_rules! subcommand {
     (@groups $attr:tt $name:ident { $($fields:tt)* } { $($methods:tt)* } [weave $($rest:ident)*]) => {
         $crate::commands::flags::subcommand!(@groups $attr $name {
             $($fields)*
-            /// attach backend: bridge (default, native), weave, or command:<path>
+            /// attach backend: bridge (default, native), weave, command:<path>, or
+            /// network:<docker network>
             #[argh(option, default = "crate::attach::BackendSpec::Bridge")]
             pub attach: $crate::attach::BackendSpec,
         } { $($methods)* } [bridge weave_rest $($rest)*]);

@@ -63,9 +63,10 @@ impl WeaveSettings {
 
     /// The attacher these settings describe, talking to `docker`.
     pub fn attacher(&self, docker: Daemon) -> Arc<Attacher> {
+        let backend = self.backend.build(&self.bridge, &docker, &self.rewrite);
         Arc::new(Attacher::new(
             docker,
-            self.backend.build(&self.bridge),
+            backend,
             self.rewrite.clone(),
             self.scope.clone(),
         ))

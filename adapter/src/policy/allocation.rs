@@ -10,8 +10,8 @@ use weave_cidr::{CidrItem, Ipv4Cidr};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "WEAVE_CIDR {value:?} asks for an address allocation, which the {backend} backend does \
-     not do: the {backend} backend needs exact addresses a.b.c.d/n (or ip:a.b.c.d/n); use \
-     --attach weave for allocation"
+     not do: the {backend} backend needs exact addresses a.b.c.d/n (or ip:a.b.c.d/n); for \
+     allocation use --attach network:NAME (a Docker network) or --attach weave"
 )]
 pub struct AllocationNeeded {
     /// The `WEAVE_CIDR` value as written.
@@ -68,6 +68,7 @@ mod tests {
             assert!(message.contains(&format!("{value:?}")), "{message}");
             assert!(message.contains("a.b.c.d/n"), "{message}");
             assert!(message.contains("--attach weave"), "{message}");
+            assert!(message.contains("--attach network:NAME"), "{message}");
             assert!(message.contains("does not do"), "{message}");
         }
     }

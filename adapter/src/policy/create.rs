@@ -12,7 +12,14 @@
 //!    The rewritten body records the attach settings in its labels ([`super::identity`]).
 //! 4. A `WEAVE_CIDR` outside the grammar is refused whatever else is true, naming the value.
 //! 5. An allocation asked of a backend that cannot allocate is refused ([`super::allocation`]).
-//! 6. With a backend that gives each address one holder ([`Policy::segment`]), an exact
+//! 6. With the `network:NAME` backend ([`super::network`], docs/design.md §10): a container
+//!    with `--network none` is refused (Docker cannot connect it), so is more than one item,
+//!    a network that cannot be inspected, and an item the network cannot give (outside its
+//!    subnets, another prefix, its gateway, `net:S` narrower than what Docker allocates
+//!    from). Every body rewritten for this backend tells the waiter to find its interface by
+//!    address (and, for a default allocation, the network's subnets), unless the create
+//!    sets those variables itself.
+//! 7. With a backend that gives each address one holder ([`Policy::segment`]), an exact
 //!    address a running container on the segment holds is refused, naming that container
 //!    ([`super::claims`]).
 //!
@@ -21,10 +28,11 @@
 //! answers the same error itself, or the rewritten one, so the waiter refuses to run the app
 //! (invalid `WEAVE_CIDR`) or the failed attach kills it (allocation).
 //!
-//! Rules 2 and 6 need I/O: [`plan`] decides all it can from the body and returns
-//! [`Plan::Inspect`] when the image must be read first; [`Pending::decide`] ends it with what
-//! the inspect found. A rewrite with [`claims_of`] is then checked against Docker's view of
-//! the segment, and [`refuse_held`] turns it into rule 6's refusal.
+//! Rules 2, 6 and 7 need I/O: [`plan`] decides all it can from the body and returns
+//! [`Plan::Inspect`] when the image or the backend's network must be read first;
+//! [`Pending::decide`] ends it with what the inspects found ([`Found`]). A rewrite with
+//! [`claims_of`] is then checked against Docker's view of the segment, and [`refuse_held`]
+//! turns it into rule 7's refusal.
 
 use serde_json::Value;
 use weave_cidr::{CidrError, Ipv4Cidr};
@@ -34,6 +42,7 @@ use super::asks::{asks, shared_namespace, Asks, Ignored};
 use super::claims::{self, Held};
 use super::identity::{self, Identity};
 use super::json::field_of;
+use super::network::{self, NetworkLookup};
 use super::rewrite::{self, ImageConfig, RewriteConfig, RewriteError};
 use super::Policy;
 
@@ -75,7 +84,12 @@ pub enum RefusalKind {
     NoSuchImage,
     /// The image could not be inspected (the daemon failed to answer).
     ImageUnreadable,
-    /// An exact address is held by another running container on the segment (rule 6).
+    /// The `network:NAME` backend's network cannot give what `WEAVE_CIDR` asks, or cannot
+    /// connect this container (rule 6).
+    DoesNotFitNetwork,
+    /// The `network:NAME` backend's network is not there or cannot be inspected.
+    NetworkUnreadable,
+    /// An exact address is held by another running container on the segment (rule 7).
     AddressHeld,
 }
 
@@ -100,20 +114,41 @@ pub enum ImageLookup {
     Failed(String),
 }
 
+/// What the inspects a [`Pending`] decision asked for found; `None` for one not asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Found {
+    /// The inspect of [`Pending::image`].
+    pub image: Option<ImageLookup>,
+    /// The inspect of [`Pending::network`].
+    pub network: Option<NetworkLookup>,
+}
+
+impl From<ImageLookup> for Found {
+    /// The image alone was asked for.
+    fn from(image: ImageLookup) -> Found {
+        Found {
+            image: Some(image),
+            network: None,
+        }
+    }
+}
+
 /// The first step of the decision.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
     /// Decided from the body alone.
     Decided(Decision),
-    /// Inspect [`Pending::image`], then call [`Pending::decide`].
+    /// Inspect [`Pending::image`] and [`Pending::network`] where given, then call
+    /// [`Pending::decide`].
     Inspect(Pending),
 }
 
-/// A decision waiting for the image's config.
+/// A decision waiting for the image's config, the network's IPAM config, or both.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
     create: Value,
-    image: String,
+    image: Option<String>,
+    network: Option<String>,
     asked: Asks,
 }
 
@@ -128,38 +163,65 @@ pub fn plan(body: &[u8], policy: &Policy) -> Plan {
         Asks::Ignored(ignored) => return Plan::Decided(Decision::Ignore(ignored)),
         asked => asked,
     };
-    match rewrite::image_needed(&create) {
-        Some(image) => Plan::Inspect(Pending {
-            create,
-            image,
-            asked,
-        }),
-        None => Plan::Decided(finish(create, asked, None, policy)),
+    let image = rewrite::image_needed(&create);
+    // An invalid WEAVE_CIDR is refused whatever the network says.
+    let network = match asked {
+        Asks::Attach { .. } => policy.network.clone(),
+        Asks::Invalid(_) | Asks::Ignored(_) | Asks::Nothing => None,
+    };
+    if image.is_none() && network.is_none() {
+        return Plan::Decided(finish(create, asked, None, None, policy));
     }
+    Plan::Inspect(Pending {
+        create,
+        image,
+        network,
+        asked,
+    })
 }
 
 impl Pending {
-    /// The image to inspect, as named in the body's `Image`.
-    pub fn image(&self) -> &str {
-        &self.image
+    /// The image to inspect, as named in the body's `Image`, when the merge needs it.
+    pub fn image(&self) -> Option<&str> {
+        self.image.as_deref()
     }
 
-    /// Ends the decision with what the inspect of [`Pending::image`] found.
-    pub fn decide(self, lookup: ImageLookup, policy: &Policy) -> Decision {
-        match lookup {
-            ImageLookup::Found(config) => finish(self.create, self.asked, Some(&config), policy),
+    /// The Docker network to inspect (the `network:NAME` backend's), when the decision
+    /// needs its IPAM config.
+    pub fn network(&self) -> Option<&str> {
+        self.network.as_deref()
+    }
+
+    /// Ends the decision with what the inspects found.
+    pub fn decide(self, found: impl Into<Found>, policy: &Policy) -> Decision {
+        let found = found.into();
+        let image = self.image.as_deref().unwrap_or("");
+        let config = match found.image {
+            Some(ImageLookup::Found(config)) => Some(config),
             // Docker's own answer for a missing image: the CLI pulls, then retries.
-            ImageLookup::Missing => refuse_as_is(
-                self.asked,
-                RefusalKind::NoSuchImage,
-                format!("No such image: {}", self.image),
-            ),
-            ImageLookup::Failed(why) => refuse_as_is(
-                self.asked,
-                RefusalKind::ImageUnreadable,
-                format!("cannot inspect image {}: {why}", self.image),
-            ),
-        }
+            Some(ImageLookup::Missing) => {
+                return refuse_as_is(
+                    self.asked,
+                    RefusalKind::NoSuchImage,
+                    format!("No such image: {image}"),
+                )
+            }
+            Some(ImageLookup::Failed(why)) => {
+                return refuse_as_is(
+                    self.asked,
+                    RefusalKind::ImageUnreadable,
+                    format!("cannot inspect image {image}: {why}"),
+                )
+            }
+            None => None,
+        };
+        finish(
+            self.create,
+            self.asked,
+            config.as_ref(),
+            found.network.as_ref(),
+            policy,
+        )
     }
 }
 
@@ -191,12 +253,19 @@ fn asked(create: &Value, policy: &Policy) -> Asks {
     asks(env, shared)
 }
 
-/// Rules 3 to 5, once the image (if needed) is known.
-fn finish(create: Value, asked: Asks, image: Option<&ImageConfig>, policy: &Policy) -> Decision {
+/// Rules 3 to 6, once the image and the network (if needed) are known.
+fn finish(
+    create: Value,
+    asked: Asks,
+    image: Option<&ImageConfig>,
+    network: Option<&NetworkLookup>,
+    policy: &Policy,
+) -> Decision {
+    let mode_none = network_mode(&create) == Some("none");
     let rewritten = rewrite::rewrite(create, image, &policy.rewrite)
         .and_then(|body| with_identity(body, &policy.identity));
     let body = match rewritten {
-        Ok(body) => format!("{body}\n"),
+        Ok(body) => body,
         Err(RewriteError::NoCommand) => {
             return refuse_as_is(
                 asked,
@@ -213,8 +282,9 @@ fn finish(create: Value, asked: Asks, image: Option<&ImageConfig>, policy: &Poli
             }
         }
     };
+    let text = |body: &Value| format!("{body}\n");
     match asked {
-        Asks::Invalid(e) => invalid(e, Instead::Rewritten(body)),
+        Asks::Invalid(e) => invalid(e, Instead::Rewritten(text(&body))),
         Asks::Attach { value, items } if !policy.allocates && exact_addresses(&items).is_none() => {
             let message = AllocationNeeded {
                 value,
@@ -223,12 +293,84 @@ fn finish(create: Value, asked: Asks, image: Option<&ImageConfig>, policy: &Poli
             Decision::Refuse(Refusal {
                 kind: RefusalKind::NeedsAllocation,
                 message: message.to_string(),
-                instead: Instead::Rewritten(body),
+                instead: Instead::Rewritten(text(&body)),
             })
         }
-        Asks::Attach { .. } => Decision::Rewrite(body),
+        Asks::Attach { value, items } => match &policy.network {
+            Some(name) => on_network(body, mode_none, &value, &items, name, network),
+            None => Decision::Rewrite(text(&body)),
+        },
         Asks::Ignored(ignored) => Decision::Ignore(ignored),
         Asks::Nothing => Decision::Pass,
+    }
+}
+
+/// `HostConfig.NetworkMode` of a create body, when it is a string.
+fn network_mode(create: &Value) -> Option<&str> {
+    field_of(create, "HostConfig")
+        .and_then(|hc| field_of(hc, "NetworkMode"))
+        .and_then(Value::as_str)
+}
+
+/// Rule 6: the rewritten `body` of a create asking for `items` (`value` as written) with
+/// the backend connecting to network `name`, which `lookup` found (or not).
+fn on_network(
+    mut body: Value,
+    mode_none: bool,
+    value: &str,
+    items: &[weave_cidr::CidrItem],
+    name: &str,
+    lookup: Option<&NetworkLookup>,
+) -> Decision {
+    let facts = match lookup {
+        Some(NetworkLookup::Found(facts)) => Some(facts),
+        _ => None,
+    };
+    let want = network::want_of(value, items, name);
+    // Whatever is decided, a container created from this body waits by address: with
+    // `ethwe`, the interface Docker names ethN on engines before 28, it would never run.
+    rewrite::add_env(&mut body, &network::waiter_env(want.as_ref().ok(), facts));
+    let text = format!("{body}\n");
+    let refuse = |kind, message: String| {
+        Decision::Refuse(Refusal {
+            kind,
+            message,
+            instead: Instead::Rewritten(text.clone()),
+        })
+    };
+    if mode_none {
+        return refuse(
+            RefusalKind::DoesNotFitNetwork,
+            format!(
+                "the network:{name} backend connects a container to {name} beside its own \
+                 network, which Docker refuses for --network none: leave --network none out"
+            ),
+        );
+    }
+    if let Err(unfit) = want {
+        return refuse(RefusalKind::DoesNotFitNetwork, unfit.to_string());
+    }
+    match (lookup, facts) {
+        (_, Some(facts)) => match network::fit(value, items, facts) {
+            Ok(_) => Decision::Rewrite(text),
+            Err(unfit) => refuse(RefusalKind::DoesNotFitNetwork, unfit.to_string()),
+        },
+        (Some(NetworkLookup::Missing), None) => refuse(
+            RefusalKind::NetworkUnreadable,
+            format!(
+                "network {name} is not known to this Docker host: create it (docker network \
+                 create …; on a swarm, an --attachable overlay), or serve another network \
+                 with --attach network:NAME"
+            ),
+        ),
+        (Some(NetworkLookup::Failed(why)), None) => refuse(
+            RefusalKind::NetworkUnreadable,
+            format!("cannot inspect network {name}: {why}"),
+        ),
+        (_, None) => refuse(
+            RefusalKind::NetworkUnreadable,
+            format!("network {name} was not inspected"),
+        ),
     }
 }
 

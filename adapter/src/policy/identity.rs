@@ -11,6 +11,7 @@
 //! | `bridge` | `bridge:<bridge>`, e.g. `bridge:weave` |
 //! | `weave` | `weave` (one Weave Net router per host) |
 //! | `command:<path>` | `command:<path>`, the path as given |
+//! | `network:<name>` | `network:<name>`, the Docker network as given |
 //!
 //! A container without the label (created by an older version, a committed image of one,
 //! or the standalone waiter run directly) is attached by whichever follower sees it, as
@@ -43,6 +44,12 @@ impl Identity {
     /// An external attach program, as given to `--attach command:<path>`.
     pub fn command(path: &str) -> Identity {
         Identity(format!("command:{path}"))
+    }
+
+    /// The `network:NAME` backend connecting to Docker network `name` (as given to
+    /// `--attach`): `network:<name>`.
+    pub fn network(name: &str) -> Identity {
+        Identity(format!("network:{name}"))
     }
 
     /// The label value.
@@ -129,6 +136,7 @@ mod tests {
             Identity::command("/usr/local/bin/attach").as_str(),
             "command:/usr/local/bin/attach"
         );
+        assert_eq!(Identity::network("wnet").as_str(), "network:wnet");
     }
 
     #[test]

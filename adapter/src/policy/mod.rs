@@ -9,7 +9,8 @@
 //! - [`asks`] and [`scope`]: whether a container asks for `ethwe` and is ours to judge,
 //!   the rules both decisions share; [`allocation`]: what a backend that cannot allocate
 //!   accepts; [`identity`]: the attach settings a container is recorded with, so that only
-//!   a follower with those settings attaches it.
+//!   a follower with those settings attaches it; [`network`]: what a Docker network can
+//!   give (the `network:NAME` backend).
 //! - [`claims`]: one holder per address on a bridge, as Docker's view shows it.
 //! - [`json`]: reading a create body the way the daemon does.
 
@@ -19,6 +20,7 @@ pub mod claims;
 pub mod create;
 pub mod identity;
 pub mod json;
+pub mod network;
 pub mod rewrite;
 pub mod route;
 pub mod scope;
@@ -37,7 +39,7 @@ pub struct Policy {
     pub rewrite: RewriteConfig,
     /// The `--label` scope.
     pub scope: Scope,
-    /// The attach backend allocates addresses (`weave`, `command:`); when it does not
+    /// The attach backend allocates addresses (`weave`, `command:`, `network:`); when it does not
     /// (`bridge`), only exact addresses can be honoured ([`allocation`]).
     pub allocates: bool,
     /// The backend's `--attach` name, for messages.
@@ -45,6 +47,9 @@ pub struct Policy {
     /// The attach settings the rewrite records on containers and the attach requires of
     /// them ([`identity`]).
     pub identity: Identity,
+    /// The Docker network the backend connects containers to (`network:NAME`): its IPAM
+    /// config is read for the create decision ([`network`]); `None` for the other backends.
+    pub network: Option<String>,
     /// The segment on which each exact address has one holder ([`claims`]): the bridge of
     /// the `bridge` backend; `None` for backends that leave addresses to others.
     pub segment: Option<claims::Segment>,
@@ -60,6 +65,7 @@ impl Default for Policy {
             allocates: false,
             backend: "bridge",
             identity: Identity::default(),
+            network: None,
             segment: Some(claims::Segment::new("weave")),
         }
     }

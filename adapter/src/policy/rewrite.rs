@@ -201,5 +201,32 @@ fn add_volumes_from(hc: &mut Map<String, Value>, name: &str) -> Result<(), Rewri
     Ok(())
 }
 
+/// Appends `NAME=value` to the body's `Env` for each of `entries` whose name has no entry
+/// yet (`NAME=…`, or a bare `NAME`): what the create sets itself wins, and a second call
+/// adds nothing. A body whose `Env` is not an array of strings is left alone (Docker
+/// refuses it in its own words).
+pub fn add_env(create: &mut Value, entries: &[(&str, String)]) {
+    let Some(obj) = create.as_object_mut() else {
+        return;
+    };
+    let key = key_of(obj, "Env").unwrap_or_else(|| "Env".to_string());
+    let env = obj.entry(key).or_insert(Value::Null);
+    if env.is_null() {
+        *env = Value::Array(Vec::new());
+    }
+    let Value::Array(list) = env else {
+        return;
+    };
+    for (name, value) in entries {
+        let set = list
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|e| e.split_once('=').map_or(e, |(n, _)| n) == *name);
+        if !set {
+            list.push(Value::String(format!("{name}={value}")));
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests;

@@ -29,14 +29,17 @@ pub fn error_response(status: StatusCode, message: &str) -> Response<ProxyBody> 
 
 /// A refused create as Docker would answer it: 400 for what the user must change, 404 for
 /// a missing image (the CLI then pulls it and retries the create), 409 for an address
-/// another container holds, 502 when the daemon could not tell us about the image.
+/// another container holds, 502 when the daemon could not tell us about the image or the
+/// backend's network (never a 404 for a network: the CLI would take it for a missing image
+/// and pull).
 pub fn refused(r: &Refusal) -> Response<ProxyBody> {
     let status = match r.kind {
-        RefusalKind::InvalidCidr | RefusalKind::NeedsAllocation | RefusalKind::NoCommand => {
-            StatusCode::BAD_REQUEST
-        }
+        RefusalKind::InvalidCidr
+        | RefusalKind::NeedsAllocation
+        | RefusalKind::NoCommand
+        | RefusalKind::DoesNotFitNetwork => StatusCode::BAD_REQUEST,
         RefusalKind::NoSuchImage => StatusCode::NOT_FOUND,
-        RefusalKind::ImageUnreadable => StatusCode::BAD_GATEWAY,
+        RefusalKind::ImageUnreadable | RefusalKind::NetworkUnreadable => StatusCode::BAD_GATEWAY,
         // Docker's status for a name already in use: the request is fine, the state is not.
         RefusalKind::AddressHeld => StatusCode::CONFLICT,
     };
@@ -133,6 +136,14 @@ mod tests {
         );
         assert_eq!(
             refused(&refusal(RefusalKind::ImageUnreadable)).status(),
+            StatusCode::BAD_GATEWAY
+        );
+        assert_eq!(
+            refused(&refusal(RefusalKind::DoesNotFitNetwork)).status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            refused(&refusal(RefusalKind::NetworkUnreadable)).status(),
             StatusCode::BAD_GATEWAY
         );
         assert_eq!(

@@ -9,10 +9,14 @@
 //! ethwe inet6 fe80::5c1e:9aff:fe3b:1/64
 //! ```
 //!
+//! `--iface any` reports every interface but loopback (the waiter's `any`: a Docker
+//! network's interface is `eth1`, `eth2`, … on engines before 28).
+//!
 //! `--reach HOST:PORT` makes its very first instruction a TCP connection to a peer (one
 //! try, no retry), so the output shows whether the network was there when the app began:
 //! `reached 10.255.0.1:7000 at the first try: hello from 10.255.0.1`. `--serve PORT` then
-//! answers every TCP connection on PORT with `hello from <its address>` until stopped.
+//! answers every TCP connection on PORT with `hello from <its address>` (with `any`, its
+//! IPv4 addresses, space-separated) until stopped.
 //!
 //! Exit status: 0 with at least one address (and the peer reached), 1 when the interface
 //! has none (or is missing) or the peer was not reached, 2 on a usage error.
@@ -52,8 +56,8 @@ fn main() -> ExitCode {
             }
             "--help" | "-h" => {
                 println!(
-                    "{USAGE}\nprints how long this process waited for NAME (default ethwe) and its \
-                     addresses;\n--reach connects to HOST:PORT as its first instruction (one try) \
+                    "{USAGE}\nprints how long this process waited for NAME (default ethwe; any: \
+                     every interface but lo) and its addresses;\n--reach connects to HOST:PORT as its first instruction (one try) \
                      and prints the answer;\n--serve answers each connection on PORT with \
                      \"hello from <address>\" until stopped"
                 );
@@ -88,8 +92,13 @@ fn main() -> ExitCode {
         }
     };
     let mut found = 0;
-    let mut first_v4 = None;
-    for ifa in addrs.filter(|a| a.interface_name == iface) {
+    let mut v4s = Vec::new();
+    let shown = |name: &str| match iface.as_str() {
+        "any" => name != "lo",
+        one => name == one,
+    };
+    for ifa in addrs.filter(|a| shown(&a.interface_name)) {
+        let name = &ifa.interface_name;
         let (Some(addr), mask) = (ifa.address, ifa.netmask) else {
             continue;
         };
@@ -98,15 +107,15 @@ fn main() -> ExitCode {
                 .as_ref()
                 .and_then(|m| m.as_sockaddr_in())
                 .map_or(32, |m| prefix_len(&m.ip().octets()));
-            println!("{iface} inet {}/{bits}", v4.ip());
-            first_v4.get_or_insert(v4.ip());
+            println!("{name} inet {}/{bits}", v4.ip());
+            v4s.push(v4.ip().to_string());
             found += 1;
         } else if let Some(v6) = addr.as_sockaddr_in6() {
             let bits = mask
                 .as_ref()
                 .and_then(|m| m.as_sockaddr_in6())
                 .map_or(128, |m| prefix_len(&m.ip().octets()));
-            println!("{iface} inet6 {}/{bits}", v6.ip());
+            println!("{name} inet6 {}/{bits}", v6.ip());
             found += 1;
         }
     }
@@ -124,7 +133,11 @@ fn main() -> ExitCode {
         }
     }
     if let Some(port) = serve {
-        let me = first_v4.map_or_else(|| iface.clone(), |a| a.to_string());
+        let me = match (iface.as_str(), v4s.first()) {
+            ("any", Some(_)) => v4s.join(" "),
+            (_, Some(first)) => first.clone(),
+            (_, None) => iface.clone(),
+        };
         return peer::serve(port, &format!("hello from {me}"));
     }
     ExitCode::SUCCESS

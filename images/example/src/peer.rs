@@ -8,8 +8,11 @@ use std::time::Duration;
 
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
-/// Bound on the one connection attempt and on reading the answer.
-const REACH_TIMEOUT: Duration = Duration::from_secs(3);
+/// Bound on the one connection attempt and on reading the answer. Long enough for TCP to
+/// send its opening packet again (after 1 and 3 s) while a peer on another host learns
+/// of this new endpoint: Docker's overlay spreads it by gossip, usually in well under a
+/// second, more on a loaded host.
+const REACH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The value of `--reach` in the arguments after the program name: `Ok(None)` when absent,
 /// `Err(())` when `--reach` has no value.
@@ -24,7 +27,7 @@ pub fn reach_arg(mut args: impl Iterator<Item = String>) -> Result<Option<String
 
 /// One TCP connection to `target` (`a.b.c.d:port`), no retry, and the first line the peer
 /// answers. Errors: the address does not parse, or connecting or reading fails or takes
-/// longer than 3 s; the text says which.
+/// longer than 10 s; the text says which.
 pub fn reach(target: &str) -> Result<String, String> {
     let addr: SocketAddr = target
         .to_socket_addrs()

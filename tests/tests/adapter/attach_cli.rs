@@ -66,7 +66,7 @@ fn attach_alone_is_idempotent_and_refuses_clearly() {
         ),
         (
             vec!["net:10.255.0.0/16", name.as_str()],
-            "which attach does not do: give exact addresses a.b.c.d/n",
+            "which attach does not do on a bridge: give exact addresses a.b.c.d/n",
         ),
         (
             vec!["10.255.5.13/24", "pw-no-such-container-x"],
@@ -79,10 +79,16 @@ fn attach_alone_is_idempotent_and_refuses_clearly() {
         assert_eq!(out.status.code(), Some(1), "{words:?}: {stderr}");
         assert!(stderr.contains(needle), "{words:?}: {stderr}");
     }
-    // The fix offered is one attach has: not a flag of the proxy.
+    // The fixes offered are attach's own (exact addresses, or its network backend), not a
+    // flag of the proxy.
     let out = attach(&bridge.0, &["net:default", &name]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("--attach"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("attach --attach network:NAME net:default {name}"))
+            && !stderr.contains("--attach weave")
+            && !stderr.contains("--attach bridge"),
+        "{stderr}"
+    );
     // Another bridge than the one ethwe is on: refused, naming both, rather than "attached".
     let other = Bridge(format!("pwd{}", std::process::id() % 1_000_000));
     let out = attach(&other.0, &["10.255.5.14/24", &name]);

@@ -8,6 +8,7 @@ mod holders;
 mod invalid;
 mod launch;
 mod names;
+mod network;
 mod ping;
 mod recovery;
 mod restart;

@@ -6,12 +6,18 @@
 //! cluster shared by several `#[test]`s could only be torn down by whichever finished
 //! last, or leak. The scenarios therefore run in sequence inside one test, each caught on
 //! its own so that one failure still lets the others run and report; each removes its own
-//! containers. Those that take a daemon down come last, the manager's last of all. The
-//! teardown is itself checked: nothing of the cluster may be left.
+//! containers. Those that take a daemon down come after the ones they could disturb, the
+//! manager's last of all (the proxied one starts it again); no host's dockerd is restarted
+//! twice in a row. The teardown is itself checked: nothing of the cluster may be left.
+//!
+//! The `proxied` scenarios run the product: one `powerstrip-weave proxy --attach
+//! network:wnet` per host (`proxies.rs`) and the vanilla CLI through it.
 
 mod allocation;
 mod exact;
 mod manager_down;
+mod proxied;
+mod proxies;
 mod teardown;
 mod worker_restart;
 
@@ -21,7 +27,7 @@ use e2e::cluster::{self, Cluster, Options};
 
 type Scenario = fn(&Cluster);
 
-const SCENARIOS: [(&str, Scenario); 4] = [
+const SCENARIOS: [(&str, Scenario); 9] = [
     ("exact addresses on hosts 2 and 3", exact::ping_across_hosts),
     (
         "allocation from 3 hosts x 5 containers",
@@ -31,6 +37,23 @@ const SCENARIOS: [(&str, Scenario); 4] = [
         "worker dockerd restarted",
         worker_restart::endpoints_after_a_worker_restart,
     ),
+    (
+        "proxied: exact addresses on hosts 2 and 3, the app's first instruction",
+        proxied::exact_addresses_and_the_first_instruction,
+    ),
+    (
+        "proxied: allocation from 3 hosts x 5 containers",
+        proxied::allocation_through_the_proxies,
+    ),
+    (
+        "proxied: what the network cannot give is refused",
+        proxied::refused_at_create,
+    ),
+    (
+        "proxied: restarts keep the network and the address",
+        proxied::restarts_keep_network_and_address,
+    ),
+    ("proxied: manager stopped", proxied::manager_stopped),
     (
         "manager stopped",
         manager_down::connect_fails_in_bounded_time,

@@ -55,8 +55,10 @@ pub fn endpoints_after_a_worker_restart(c: &Cluster) {
         start.as_secs_f64()
     );
 
+    // `State.Running` is also true while Docker waits to restart a container (its network
+    // not attached yet): ask for the status.
     let running = |name: &str| {
-        c.docker_ok(WORKER, &["inspect", "--format", "{{.State.Running}}", name]) == "true"
+        c.docker_ok(WORKER, &["inspect", "--format", "{{.State.Status}}", name]) == "running"
     };
     for name in [&fixed, &alloc] {
         assert!(

@@ -14,6 +14,7 @@ mod followers;
 mod frozen;
 mod holders;
 mod killed;
+mod networks;
 mod reach;
 mod shipped;
 mod startup;

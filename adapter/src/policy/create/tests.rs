@@ -35,7 +35,7 @@ fn with_env(env: Value) -> Value {
 fn decide(body: &Value, policy: &Policy) -> Decision {
     match plan(body.to_string().as_bytes(), policy) {
         Plan::Decided(d) => d,
-        Plan::Inspect(p) => panic!("{body} needs the image {}", p.image()),
+        Plan::Inspect(p) => panic!("{body} needs the image {:?}", p.image()),
     }
 }
 
@@ -262,7 +262,8 @@ fn the_image_is_inspected_only_when_the_entrypoint_is_empty() {
         let Plan::Inspect(pending) = plan(body.to_string().as_bytes(), &allocating()) else {
             panic!("{body} needs the image")
         };
-        assert_eq!(pending.image(), "example/app:1");
+        assert_eq!(pending.image(), Some("example/app:1"));
+        assert_eq!(pending.network(), None);
         let image = ImageConfig {
             entrypoint: Some(vec!["/entry".into()]),
             cmd: None,
@@ -485,4 +486,176 @@ fn a_missing_volume_container_is_explained_with_how_to_create_it() {
     ] {
         assert_eq!(explain_create_error(other, &cfg), None, "{other}");
     }
+}
+
+// ---- The network:NAME backend (rule 6) ---------------------------------------------------
+
+use crate::policy::network::{NetworkFacts, NetworkLookup, Pool};
+
+fn on_wnet() -> Policy {
+    Policy {
+        allocates: true,
+        backend: "network",
+        network: Some("wnet".into()),
+        ..Policy::default()
+    }
+}
+
+fn wnet() -> NetworkLookup {
+    NetworkLookup::Found(NetworkFacts {
+        name: "wnet".into(),
+        pools: vec![Pool::parse("10.255.0.0/16", None, Some("10.255.0.1")).unwrap()],
+        scope: "swarm".into(),
+    })
+}
+
+/// The decision for `body` with the network inspect answering `lookup`.
+fn with_network(body: &Value, lookup: NetworkLookup) -> Decision {
+    let Plan::Inspect(pending) = plan(body.to_string().as_bytes(), &on_wnet()) else {
+        panic!("{body}: the network backend inspects its network")
+    };
+    assert_eq!(pending.network(), Some("wnet"));
+    assert_eq!(pending.image(), None, "{body}");
+    let found = Found {
+        image: None,
+        network: Some(lookup),
+    };
+    pending.decide(found, &on_wnet())
+}
+
+fn env_of(body: &Value) -> Vec<String> {
+    serde_json::from_value(body["Env"].clone()).unwrap()
+}
+
+#[test]
+fn the_waiter_finds_the_network_interface_by_address() {
+    let body = rewritten(with_network(
+        &with_env(json!(["WEAVE_CIDR=10.255.0.61/16"])),
+        wnet(),
+    ));
+    assert_eq!(
+        env_of(&body),
+        ["WEAVE_CIDR=10.255.0.61/16", "WAIT_FOR_WEAVE_IFACE=any"]
+    );
+    assert_eq!(body["Entrypoint"][0], json!(W));
+    for value in ["", "net:default"] {
+        let body = rewritten(with_network(
+            &with_env(json!([format!("WEAVE_CIDR={value}")])),
+            wnet(),
+        ));
+        assert_eq!(
+            env_of(&body)[1..],
+            [
+                "WAIT_FOR_WEAVE_IFACE=any",
+                "WAIT_FOR_WEAVE_DEFAULT_SUBNET=10.255.0.0/16"
+            ],
+            "{value:?}"
+        );
+    }
+    // The user's own settings win, and nothing is added twice.
+    let own = with_env(json!([
+        "WAIT_FOR_WEAVE_IFACE=ethwe",
+        "WEAVE_CIDR=",
+        "WAIT_FOR_WEAVE_DEFAULT_SUBNET=10.255.7.0/24"
+    ]));
+    let body = rewritten(with_network(&own, wnet()));
+    assert_eq!(env_of(&body), env_of(&own));
+}
+
+#[test]
+fn what_the_network_cannot_give_is_refused_naming_item_and_subnet() {
+    for (value, needle) in [
+        (
+            "10.255.0.61/24",
+            "item \"10.255.0.61/24\" asks for prefix /24, but the network's subnet is \
+             10.255.0.0/16",
+        ),
+        (
+            "10.254.0.61/16",
+            "lies outside the network's subnets (10.255.0.0/16)",
+        ),
+        ("10.255.0.1/16", "is the gateway of 10.255.0.0/16"),
+        ("net:10.255.8.0/24", "Docker allocates from 10.255.0.0/16"),
+        ("10.255.0.5/16 10.255.0.6/16", "has 2 items"),
+    ] {
+        let r = refusal(with_network(
+            &with_env(json!([format!("WEAVE_CIDR={value}")])),
+            wnet(),
+        ));
+        assert_eq!(r.kind, RefusalKind::DoesNotFitNetwork, "{value}");
+        assert!(r.message.contains(needle), "{value}: {}", r.message);
+        assert!(r.message.contains("wnet"), "{}", r.message);
+        // Powerstrip creates it anyway: it waits by address, and the attach refuses it.
+        let Instead::Rewritten(text) = r.instead else {
+            panic!("{value}: the rewritten body goes instead")
+        };
+        assert!(text.contains("WAIT_FOR_WEAVE_IFACE=any"), "{text}");
+    }
+}
+
+#[test]
+fn a_missing_or_unreadable_network_is_refused_naming_it() {
+    let body = with_env(json!(["WEAVE_CIDR=10.255.0.61/16"]));
+    let r = refusal(with_network(&body, NetworkLookup::Missing));
+    assert_eq!(r.kind, RefusalKind::NetworkUnreadable);
+    assert!(
+        r.message
+            .starts_with("network wnet is not known to this Docker host")
+            && r.message.contains("docker network create"),
+        "{}",
+        r.message
+    );
+    let r = refusal(with_network(&body, NetworkLookup::Failed("EOF".into())));
+    assert_eq!(r.message, "cannot inspect network wnet: EOF");
+    assert!(matches!(r.instead, Instead::Rewritten(_)));
+    // Two items are refused for what they are, whatever the inspect says.
+    let two = with_env(json!(["WEAVE_CIDR=10.255.0.5/16 10.255.0.6/16"]));
+    let r = refusal(with_network(&two, NetworkLookup::Missing));
+    assert_eq!(r.kind, RefusalKind::DoesNotFitNetwork);
+}
+
+#[test]
+fn network_none_cannot_be_connected() {
+    let mut body = with_env(json!(["WEAVE_CIDR=10.255.0.61/16"]));
+    body["HostConfig"]["NetworkMode"] = json!("none");
+    let r = refusal(with_network(&body, wnet()));
+    assert_eq!(r.kind, RefusalKind::DoesNotFitNetwork);
+    assert!(r.message.contains("--network none"), "{}", r.message);
+}
+
+#[test]
+fn the_network_is_inspected_only_for_an_attach() {
+    // Nothing asked, or an invalid value: decided from the body alone.
+    for env in [json!(["A=1"]), json!(["WEAVE_CIDR=none"])] {
+        assert_eq!(decide(&with_env(env), &on_wnet()), Decision::Pass);
+    }
+    let r = refusal(decide(&with_env(json!(["WEAVE_CIDR=1.2.3.4"])), &on_wnet()));
+    assert_eq!(r.kind, RefusalKind::InvalidCidr);
+    // The image and the network together.
+    let mut body = create(Value::Null, json!(["x"]));
+    body["Env"] = json!(["WEAVE_CIDR="]);
+    let Plan::Inspect(pending) = plan(body.to_string().as_bytes(), &on_wnet()) else {
+        panic!("needs both")
+    };
+    assert_eq!(pending.image(), Some("example/app:1"));
+    assert_eq!(pending.network(), Some("wnet"));
+    let found = Found {
+        image: Some(ImageLookup::Found(ImageConfig {
+            entrypoint: Some(vec!["/entry".into()]),
+            cmd: None,
+        })),
+        network: Some(wnet()),
+    };
+    let body = rewritten(pending.clone().decide(found, &on_wnet()));
+    assert_eq!(body["Entrypoint"], json!([W, "/entry"]));
+    assert!(env_of(&body).contains(&"WAIT_FOR_WEAVE_DEFAULT_SUBNET=10.255.0.0/16".to_string()));
+    // A missing image is still Docker's 404, so the CLI pulls.
+    let found = Found {
+        image: Some(ImageLookup::Missing),
+        network: Some(wnet()),
+    };
+    assert_eq!(
+        refusal(pending.decide(found, &on_wnet())).kind,
+        RefusalKind::NoSuchImage
+    );
 }

@@ -460,6 +460,40 @@ fn any_image() -> impl Strategy<Value = ImageConfig> {
     (list.clone(), list).prop_map(|(entrypoint, cmd)| ImageConfig { entrypoint, cmd })
 }
 
+#[test]
+fn env_entries_are_added_once_and_the_creates_own_win() {
+    let entries = [
+        ("WAIT_FOR_WEAVE_IFACE", "any".to_string()),
+        ("WAIT_FOR_WEAVE_DEFAULT_SUBNET", "10.255.0.0/16".to_string()),
+    ];
+    let mut body = json!({"env": ["WEAVE_CIDR=", "WAIT_FOR_WEAVE_IFACE=ethwe"], "Image": "x"});
+    add_env(&mut body, &entries);
+    // Go's case-insensitive match: the body's own `env` key is used, not a second `Env`.
+    assert_eq!(
+        body["env"],
+        json!([
+            "WEAVE_CIDR=",
+            "WAIT_FOR_WEAVE_IFACE=ethwe",
+            "WAIT_FOR_WEAVE_DEFAULT_SUBNET=10.255.0.0/16"
+        ])
+    );
+    assert!(body.get("Env").is_none());
+    let once = body.clone();
+    add_env(&mut body, &entries);
+    assert_eq!(body, once);
+    // A bare name (`-e NAME` without a value) counts as set.
+    let mut bare = json!({"Env": ["WAIT_FOR_WEAVE_IFACE"]});
+    add_env(&mut bare, &entries[..1]);
+    assert_eq!(bare["Env"], json!(["WAIT_FOR_WEAVE_IFACE"]));
+    // No Env yet: one is made; an Env of another type is Docker's to refuse.
+    let mut none = json!({"Env": null});
+    add_env(&mut none, &entries[..1]);
+    assert_eq!(none["Env"], json!(["WAIT_FOR_WEAVE_IFACE=any"]));
+    let mut odd = json!({"Env": "A=1"});
+    add_env(&mut odd, &entries);
+    assert_eq!(odd["Env"], json!("A=1"));
+}
+
 proptest! {
     #[test]
     fn unknown_fields_and_number_text_survive(text in create_text(), img in any_image()) {
