@@ -3,7 +3,12 @@
 //!
 //! 1. A body that is not JSON, out of the `--label` scope ([`super::scope`]), without a
 //!    `WEAVE_CIDR` entry, with `none`, or with a NetworkMode we leave alone
-//!    ([`super::asks`]) is passed through byte for byte: no attach follows for it.
+//!    ([`super::asks`]) is passed through byte for byte: no attach follows for it. The body
+//!    is read as the daemon reads it ([`super::json`]).
+//!
+//!    A body that names a field the decision reads under several spellings (`Env` and
+//!    `env`), which the daemon merges, is refused when any of its `Env` spellings asks for
+//!    `ethwe`: what the container would ask for cannot be told. Otherwise it passes.
 //! 2. When the request's Entrypoint is empty the image's config is read (Docker's merge
 //!    rule 1): a missing image is refused with Docker's own 404 words, so the CLI pulls and
 //!    retries, and the retry is decided again.
@@ -25,7 +30,7 @@ use weave_cidr::CidrError;
 
 use super::allocation::{exact_addresses, AllocationNeeded};
 use super::asks::{asks, network_mode_is_ours, Asks};
-use super::json::field_of;
+use super::json::{field, field_of, read_body, spellings};
 use super::rewrite::{self, ImageConfig, RewriteError};
 use super::Policy;
 
@@ -64,6 +69,8 @@ pub enum RefusalKind {
     NoSuchImage,
     /// The image could not be inspected (the daemon failed to answer).
     ImageUnreadable,
+    /// A field the decision reads is given under several spellings (rule 1).
+    AmbiguousField,
 }
 
 /// The body a front-end without errors sends in place of a refusal.
@@ -107,9 +114,12 @@ pub struct Pending {
 /// Decides what it can from the create `body` (rules 1 and 2 of the module doc).
 pub fn plan(body: &[u8], policy: &Policy) -> Plan {
     // Docker answers a body it cannot parse better than we could.
-    let Ok(create) = serde_json::from_slice::<Value>(body) else {
+    let Some(create) = read_body(body) else {
         return Plan::Decided(Decision::Pass);
     };
+    if let Some(decision) = several_spellings(&create) {
+        return Plan::Decided(decision);
+    }
     let asked = asked(&create, policy);
     if asked == Asks::Nothing {
         return Plan::Decided(Decision::Pass);
@@ -147,6 +157,44 @@ impl Pending {
             ),
         }
     }
+}
+
+/// The fields the decision reads or writes, at the top of a create body and in its
+/// HostConfig.
+const FIELDS: [&str; 6] = ["Entrypoint", "Cmd", "Env", "Image", "Labels", "HostConfig"];
+const HOST_CONFIG_FIELDS: [&str; 2] = ["NetworkMode", "VolumesFrom"];
+
+/// The decision on a create that gives one of [`FIELDS`] under several spellings (rule 1),
+/// `None` when it gives none so.
+fn several_spellings(create: &Value) -> Option<Decision> {
+    let obj = create.as_object()?;
+    let host = field(obj, "HostConfig").and_then(Value::as_object);
+    let (name, keys) = FIELDS
+        .iter()
+        .map(|name| (name.to_string(), spellings(obj, name)))
+        .chain(host.into_iter().flat_map(|hc| {
+            HOST_CONFIG_FIELDS
+                .iter()
+                .map(move |name| (format!("HostConfig.{name}"), spellings(hc, name)))
+        }))
+        .find(|(_, keys)| keys.len() > 1)?;
+    let asks_ethwe = spellings(obj, "Env").iter().any(|key| {
+        let env = obj[*key].as_array().into_iter().flatten();
+        asks(env.filter_map(Value::as_str), true) != Asks::Nothing
+    });
+    if !asks_ethwe {
+        return Some(Decision::Pass);
+    }
+    let keys: Vec<String> = keys.iter().map(|k| format!("{k:?}")).collect();
+    Some(Decision::Refuse(Refusal {
+        kind: RefusalKind::AmbiguousField,
+        message: format!(
+            "the create gives {name} under several spellings ({}), which the daemon merges, so \
+             what the container asks of WEAVE_CIDR cannot be told: give each field once",
+            keys.join(", ")
+        ),
+        instead: Instead::Original,
+    }))
 }
 
 /// What a create asks for; [`Asks::Nothing`] too when it is out of the label scope

@@ -32,9 +32,10 @@ pub fn error_response(status: StatusCode, message: &str) -> Response<ProxyBody> 
 /// could not tell us about the image.
 pub fn refused(r: &Refusal) -> Response<ProxyBody> {
     let status = match r.kind {
-        RefusalKind::InvalidCidr | RefusalKind::NeedsAllocation | RefusalKind::NoCommand => {
-            StatusCode::BAD_REQUEST
-        }
+        RefusalKind::InvalidCidr
+        | RefusalKind::NeedsAllocation
+        | RefusalKind::NoCommand
+        | RefusalKind::AmbiguousField => StatusCode::BAD_REQUEST,
         RefusalKind::NoSuchImage => StatusCode::NOT_FOUND,
         RefusalKind::ImageUnreadable => StatusCode::BAD_GATEWAY,
     };
