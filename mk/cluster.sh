@@ -17,6 +17,7 @@
 #
 # usage: cluster.sh up [--id ID] [--hosts N] [--network NAME] [--subnet CIDR]
 #                      [--image TAR]... [--probe-image REF | --no-probe] [--owner PID|none]
+#                      [--no-swarm] [--live-restore]
 #          Builds the cluster, prints its description as KEY=VALUE lines on stdout (see
 #          `env`), progress and timings on stderr. Every wait is bounded and a failure names
 #          what did not come; a failed or interrupted `up` tears down what it made.
@@ -24,13 +25,19 @@
 #          until `down`). Defaults: 3 hosts, network wnet, subnet 10.255.0.0/16, probe image
 #          pw-test-busybox:latest (one `docker run --rm --network NAME` per host proves the
 #          network reaches every host).
+#          --no-swarm: daemons only (no swarm, no overlay network, no probe): a private
+#          dockerd in a namespace of its own, e.g. for tests that restart it.
+#          --live-restore: every daemon.json says "live-restore": true (containers keep
+#          running while dockerd is down); Docker refuses it in swarm mode, so it needs
+#          --no-swarm.
 #        cluster.sh env ID           the KEY=VALUE description again: PWC_ID, PWC_DIR,
-#                                    PWC_HOSTS, PWC_NETWORK, PWC_SUBNET, PWC_ENGINE, and per
+#                                    PWC_HOSTS, PWC_SWARM (yes|no), PWC_NETWORK and PWC_SUBNET
+#                                    (empty without swarm), PWC_ENGINE, and per
 #                                    host N: PWC_HOST_N (a DOCKER_HOST), PWC_ADDR_N, PWC_NETNS_N
 #        cluster.sh host ID N        DOCKER_HOST of host N (unix:///…/hN/docker.sock)
 #        cluster.sh stop ID N        SIGTERM host N's dockerd; waits until it is gone
-#        cluster.sh start ID N       starts it again as before; waits until it answers and its
-#                                    swarm state is active
+#        cluster.sh start ID N       starts it again as before; waits until it answers and
+#                                    (unless --no-swarm) its swarm state is active
 #        cluster.sh mem ID           KiB of memory (PSS) of all the cluster's processes
 #        cluster.sh down ID          tears down, then verifies nothing is left (below)
 #        cluster.sh sweep [--manual] tears down clusters whose owner died (--manual: also
@@ -176,13 +183,12 @@ write_argv() {
   local id=$1 n=$2 hd
   hd=$(host_dir "$id" "$n")
   mkdir -p "$hd"
+  local keys=()
   # Engines before 23 read their ID from a trust key, by default the machine's one
   # (/etc/docker/key.json): every host would claim the same engine ID.
-  if [ "${ENGINE_VERSION%%.*}" -lt 23 ]; then
-    printf '{"deprecated-key-path": "%s/key.json"}\n' "$hd" >"$hd/daemon.json"
-  else
-    echo '{}' >"$hd/daemon.json"
-  fi
+  [ "${ENGINE_VERSION%%.*}" -lt 23 ] && keys+=("\"deprecated-key-path\": \"$hd/key.json\"")
+  [ "$LIVE_RESTORE" = yes ] && keys+=('"live-restore": true')
+  (IFS=,; echo "{${keys[*]}}") >"$hd/daemon.json"
   printf '%s\n' env "PATH=$ENGINE_PATH" "$DOCKERD_BIN" \
     --config-file "$hd/daemon.json" --data-root "$hd/data" --exec-root "$hd/exec" \
     -H "unix://$hd/docker.sock" --pidfile "$hd/docker.pid" \
@@ -269,11 +275,12 @@ each_host() {
 }
 
 write_env() {
-  local id=$1 hosts=$2 network=$3 subnet=$4 n
+  local id=$1 hosts=$2 network=$3 subnet=$4 swarm=$5 n
   {
     echo "PWC_ID=$id"
     echo "PWC_DIR=$ROOT/$id"
     echo "PWC_HOSTS=$hosts"
+    echo "PWC_SWARM=$swarm"
     echo "PWC_NETWORK=$network"
     echo "PWC_SUBNET=$subnet"
     echo "PWC_ENGINE=$ENGINE_VERSION"
@@ -287,6 +294,8 @@ write_env() {
 
 cmd_up() {
   local id="" hosts=3 network=wnet subnet=10.255.0.0/16 owner=none probe_image=pw-test-busybox:latest
+  local swarm=yes
+  LIVE_RESTORE=no
   local images=()
   while [ $# -gt 0 ]; do
     case $1 in
@@ -298,10 +307,19 @@ cmd_up() {
       --probe-image) probe_image=${2:?--probe-image needs a value}; shift 2 ;;
       --no-probe) probe_image=""; shift ;;
       --owner) owner=${2:?--owner needs a value}; shift 2 ;;
+      --no-swarm) swarm=no; shift ;;
+      --live-restore) LIVE_RESTORE=yes; shift ;;
       *) usage ;;
     esac
   done
   [[ $hosts =~ ^[0-9]+$ ]] && ((hosts >= 1 && hosts <= MAX_HOSTS)) || die "--hosts $hosts: give 1 to $MAX_HOSTS"
+  [ "$LIVE_RESTORE" = no ] || [ "$swarm" = no ] ||
+    die "--live-restore: Docker refuses live-restore in swarm mode; add --no-swarm"
+  if [ "$swarm" = no ]; then
+    network=""
+    subnet=""
+    probe_image=""
+  fi
   local tar
   for tar in "${images[@]}"; do [ -f "$tar" ] || die "--image $tar: no such file (make images)"; done
   [ -n "$id" ] || id=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -334,14 +352,16 @@ cmd_up() {
   done
   t=$EPOCHREALTIME
   each_host start_daemon "$id" "$hosts" || die "a dockerd did not start (see above)"
-  local t_daemons t_swarm t_images t_probe=0.0
+  local t_daemons t_swarm=0.0 t_images t_probe=0.0
   t_daemons=$(since "$t")
-  t=$EPOCHREALTIME
-  form_swarm "$id" "$hosts"
-  local out
-  out=$(dk "$id" 1 network create -d overlay --attachable --subnet "$subnet" "$network" 2>&1) ||
-    die "host 1: docker network create -d overlay --attachable --subnet $subnet $network failed: $out"
-  t_swarm=$(since "$t")
+  if [ "$swarm" = yes ]; then
+    t=$EPOCHREALTIME
+    form_swarm "$id" "$hosts"
+    local out
+    out=$(dk "$id" 1 network create -d overlay --attachable --subnet "$subnet" "$network" 2>&1) ||
+      die "host 1: docker network create -d overlay --attachable --subnet $subnet $network failed: $out"
+    t_swarm=$(since "$t")
+  fi
   t=$EPOCHREALTIME
   if [ ${#images[@]} -gt 0 ]; then
     each_host load_images "$id" "$hosts" "${images[@]}" || die "an image did not load (see above)"
@@ -354,10 +374,10 @@ cmd_up() {
     each_host probe "$id" "$hosts" "$network" "$probe_image" || die "the network does not reach every host (see above)"
     t_probe=$(since "$t")
   fi
-  write_env "$id" "$hosts" "$network" "$subnet"
+  write_env "$id" "$hosts" "$network" "$subnet" "$swarm"
   trap - EXIT INT TERM
   log "$id up in $(since "$t0") s (daemons $t_daemons s, swarm and network $t_swarm s, ${#images[@]} images $t_images s, probe $t_probe s)"
-  [ "$owner" = none ] && log "try: DOCKER_HOST=$(sock "$id" 1) docker node ls; remove: $0 down $id"
+  [ "$owner" = none ] && log "try: DOCKER_HOST=$(sock "$id" 1) docker $([ "$swarm" = yes ] && echo 'node ls' || echo ps); remove: $0 down $id"
   cat "$ROOT/$id/env"
 }
 
@@ -379,6 +399,7 @@ cmd_start() {
   [ -f "$(host_dir "$id" "$n")/argv" ] || die "host $n of $id: no such host"
   ! daemon_pid "$id" "$n" >/dev/null || die "host $n of $id: dockerd runs already"
   start_daemon "$id" "$n"
+  grep -qx 'PWC_SWARM=no' "$ROOT/$id/env" && return 0
   wait_until "$JOIN_SECS" swarm_active "$id" "$n" ||
     die "host $n: swarm state is '$(dk "$id" "$n" info --format '{{.Swarm.LocalNodeState}}' 2>&1)' $JOIN_SECS s after restart, not active"
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use adapter::attach::attacher::{Attacher, OnFailure, Outcome};
 use adapter::attach::bridge::BridgeConfig;
 use adapter::attach::BackendSpec;
-use adapter::commands::launch::ensure_volume_container;
+use adapter::commands::volume;
 use adapter::docker;
 use adapter::hooks::WeaveHooks;
 use adapter::policy::rewrite::{RewriteConfig, DEFAULT_WAITER};
@@ -243,7 +243,7 @@ fn main() -> anyhow::Result<()> {
         )
         .await?;
 
-        ensure_volume_container(&d, &volume, "weavewait:latest").await?;
+        volume::ensure(&d, &volume, "weavewait:latest").await?;
         let result = attach_latency(attacher, &volume, &bridge).await;
         let _ = d
             .remove_container(

@@ -5,13 +5,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bollard::query_parameters::{EventsOptions, ListContainersOptions};
+use bollard::query_parameters::EventsOptions;
 use futures::StreamExt;
 
 use crate::attach::attacher::{Attacher, OnFailure, Outcome};
+use crate::bounds;
+use crate::docker;
 
-/// First and longest wait between re-subscriptions to `/events`.
-pub const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
+/// First wait between re-subscriptions to `/events`; it doubles up to
+/// [`bounds::Bounds::backoff`].
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Attempts per container in [`attach_waiting`] before giving up until the next scan.
 pub const SCAN_ATTEMPTS: u32 = 5;
@@ -34,11 +37,7 @@ fn filters(attacher: &Attacher, event: bool) -> HashMap<String, Vec<String>> {
 /// kills (the container keeps waiting when attaching fails). Returns how many were attached
 /// or already attached.
 pub async fn attach_waiting(attacher: &Arc<Attacher>) -> usize {
-    let opts = ListContainersOptions {
-        filters: Some(filters(attacher, false)),
-        ..Default::default()
-    };
-    let list = match attacher.docker().list_containers(Some(opts)).await {
+    let list = match docker::running(attacher.docker(), filters(attacher, false)).await {
         Ok(l) => l,
         Err(e) => {
             tracing::error!("cannot list running containers: {e}");
@@ -46,22 +45,21 @@ pub async fn attach_waiting(attacher: &Arc<Attacher>) -> usize {
         }
     };
     let mut attached = 0;
-    for c in list {
-        let Some(id) = c.id else { continue };
-        let mut delay = BACKOFF.0;
+    for id in list {
+        let mut delay = FIRST_BACKOFF;
         for attempt in 1..=SCAN_ATTEMPTS {
             match attacher.attach(&id, OnFailure::Nothing).await {
                 Ok(Outcome::Attached(_)) => {
                     attached += 1;
                     break;
                 }
-                Ok(Outcome::Skipped(_)) => break,
+                Ok(_) => break,
                 Err(e) if attempt == SCAN_ATTEMPTS => {
                     tracing::error!("giving up on {id} for now: {e}");
                 }
                 Err(_) => {
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(BACKOFF.1);
+                    delay = (delay * 2).min(bounds::get().backoff);
                 }
             }
         }
@@ -74,7 +72,8 @@ pub async fn attach_waiting(attacher: &Arc<Attacher>) -> usize {
 /// re-subscribed with backoff from the last event seen, and every (re)subscription first
 /// catches up with [`attach_waiting`], so nothing started meanwhile is lost.
 pub async fn follow(attacher: Arc<Attacher>) {
-    let mut delay = BACKOFF.0;
+    let daemon = attacher.docker().addr().clone();
+    let mut delay = FIRST_BACKOFF;
     let mut since: Option<i64> = None;
     loop {
         let opts = EventsOptions {
@@ -93,7 +92,7 @@ pub async fn follow(attacher: Arc<Attacher>) {
         while let Some(item) = stream.next().await {
             match item {
                 Ok(ev) => {
-                    delay = BACKOFF.0;
+                    delay = FIRST_BACKOFF;
                     since = ev.time.or(since);
                     let Some(id) = ev.actor.and_then(|a| a.id) else {
                         continue;
@@ -104,13 +103,16 @@ pub async fn follow(attacher: Arc<Attacher>) {
                     });
                 }
                 Err(e) => {
+                    let e = attacher.docker().error(e);
                     tracing::warn!("Docker event stream failed: {e}");
                     break;
                 }
             }
         }
-        tracing::warn!("Docker event stream ended; re-subscribing in {delay:?}");
+        tracing::warn!(
+            "the Docker daemon's event stream ended ({daemon}); re-subscribing in {delay:?}"
+        );
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(BACKOFF.1);
+        delay = (delay * 2).min(bounds::get().backoff);
     }
 }

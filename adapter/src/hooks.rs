@@ -4,9 +4,9 @@
 //! container). Each front-end maps what comes out to its own wire.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::attach::attacher::{Attacher, OnFailure};
+use crate::bounds;
 use crate::docker;
 use crate::policy::create::{self, Decision, Plan};
 
@@ -41,46 +41,27 @@ impl WeaveHooks {
     }
 
     /// Attaches `container` (id or name) after Docker answered its start or restart with a
-    /// 2xx other than 304, killing it when that fails.
+    /// 2xx other than 304, killing it when that fails; the caller is held for
+    /// [`bounds::Bounds::hold`] at most. A container that stops or is removed meanwhile
+    /// ends the wait at once: the client then learns its fate from Docker (the CLI's
+    /// `wait` gives its exit status), as it would without us.
     ///
-    /// Errors: the container needed its network and did not get it (it has been killed);
-    /// the text names the container and the cause.
+    /// Errors: the container needed its network and did not get it (it has been killed),
+    /// or its attach did not finish within the hold (it goes on in its own task, with the
+    /// same failure rule); the text names the container and the cause.
     pub async fn started(&self, container: &str) -> Result<(), String> {
-        let Err(e) = self
-            .attacher
-            .attach(container, OnFailure::KillContainer)
-            .await
-        else {
-            return Ok(());
-        };
-        // The start hook and the events follower may both attach a container; when the
-        // first one wins and the app is quick, the second finds the process gone. The
-        // waiter execs the app only once ethwe is ready, so a container that ended on its
-        // own (not SIGKILLed) did get its network.
-        if self.ended_on_its_own(container).await {
-            tracing::info!("{container} ended on its own during a second attach ({e})");
-            return Ok(());
+        let hold = bounds::get().hold;
+        let attach = self.attacher.attach(container, OnFailure::KillContainer);
+        match tokio::time::timeout(hold, attach).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!(
+                "container {container} was not given its network: {e}"
+            )),
+            Err(_) => Err(format!(
+                "container {container} was not given its network within {hold:?}: its attach \
+                 goes on, the app starts once it is attached, and the container is killed if \
+                 the attach fails"
+            )),
         }
-        Err(format!(
-            "container {container} was not given its network: {e}"
-        ))
-    }
-
-    /// True when `container` stops running within 5 s (Docker may still report a process
-    /// that just exited as running) and did not die of SIGKILL (exit 137, what a failed
-    /// attach does to it).
-    async fn ended_on_its_own(&self, container: &str) -> bool {
-        for _ in 0..50 {
-            let Some((running, exit_code)) =
-                docker::run_state(self.attacher.docker(), container).await
-            else {
-                return false;
-            };
-            if running == Some(false) {
-                return exit_code.is_some_and(|code| code != 137);
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        false
     }
 }

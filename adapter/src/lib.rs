@@ -7,6 +7,7 @@
 pub mod accept;
 pub mod addr;
 pub mod attach;
+pub mod bounds;
 pub mod commands;
 pub mod docker;
 pub mod events;

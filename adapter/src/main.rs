@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use adapter::commands::cli::{self, Command, Parsed};
 use adapter::commands::{adapter as powerstrip_adapter, attach, launch, proxy};
-use adapter::panics;
+use adapter::{bounds, panics};
 
 // A panic must end only the task it happened in (a connection, an attach), never the proxy
 // and every client behind it: that needs unwinding.
@@ -14,6 +14,9 @@ compile_error!("powerstrip-weave must be built with panic = \"unwind\" (see Carg
 fn main() {
     let command = parse_or_exit();
     init_logs();
+    if let Err(e) = bounds::init() {
+        fail(&e);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

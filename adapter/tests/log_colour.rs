@@ -30,6 +30,7 @@ fn logs_to_a_pipe_have_no_colour_codes() {
     let _ = child.kill();
     let _ = child.wait();
     let line = line.expect("a log line within 30 s");
-    assert!(line.contains("INFO"), "{line:?}");
+    // The first line: the volume container cannot be checked on an unreachable daemon.
+    assert!(line.contains(" WARN "), "{line:?}");
     assert!(!line.contains('\u{1b}'), "colour codes in {line:?}");
 }

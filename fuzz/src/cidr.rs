@@ -3,7 +3,8 @@
 //!
 //! Properties:
 //! - a refused value gives the grammar's message, one line: `invalid WEAVE_CIDR "<value>":
-//!   <why>`, with `value` the whole input and a non-empty `why`;
+//!   <why>`, with the value quoted once (cut with its length above 64 bytes, so junk is
+//!   never echoed whole) and a non-empty `why`; the error keeps the whole value;
 //! - the outcome depends on the words only: the same words joined by one space give the same
 //!   items, or a refusal with the same `why`;
 //! - an accepted value re-parses from its canonical spelling (`ip:…`, `net:…`,
@@ -32,7 +33,10 @@ pub fn check(data: &[u8]) {
             assert_eq!(e.value, value);
             assert!(!e.why.is_empty(), "{e:?}");
             let text = e.to_string();
-            assert_eq!(text, format!("invalid WEAVE_CIDR {value:?}: {}", e.why));
+            assert_eq!(
+                text,
+                format!("invalid WEAVE_CIDR {}: {}", weave_cidr::quote(value), e.why)
+            );
             assert!(!text.contains('\n'), "one line: {text}");
             let again = respelled.expect_err("the same words, accepted once spelled with spaces");
             assert_eq!(again.why, e.why);

@@ -23,8 +23,10 @@
 //! - a rewritten body (also the one a refusal sends in its place) is JSON ending in a
 //!   newline whose Entrypoint is the merged one with the waiter in front exactly once,
 //!   whose Cmd is the merged one, whose `HostConfig.VolumesFrom` is the original list plus
-//!   `<volume container>:ro` when no entry names that container yet; every other field,
-//!   at the top and in HostConfig, keeps its key, its place and its value as JSON text
+//!   `<volume container>:ro` when no entry names that container yet, and whose `Labels`
+//!   are the original ones with [`ATTACH_LABEL`] set to the policy's attach settings (in
+//!   place when the client gave one, last otherwise); every other field, at the top, in
+//!   HostConfig and in Labels, keeps its key, its place and its value as JSON text
 //!   (numbers as written, unknown fields included);
 //! - the decision is idempotent: a rewritten body is decided without the image and gives
 //!   itself back (or the same refusal with itself), and the rewrite of a rewritten body is
@@ -33,8 +35,9 @@
 pub mod daemon;
 
 use adapter::policy::create::{self, Decision, ImageLookup, Instead, Plan, RefusalKind};
+use adapter::policy::identity::ATTACH_LABEL;
 use adapter::policy::rewrite::{self, ImageConfig, RewriteConfig};
-use adapter::policy::{Policy, Scope};
+use adapter::policy::{Identity, Policy, Scope};
 use serde_json::{Map, Value};
 use weave_cidr::{CidrItem, WeaveCidr};
 
@@ -66,6 +69,7 @@ fn policies() -> [Policy; 2] {
             scope: Scope::new(Some(("scope".into(), "a".into()))),
             allocates: true,
             backend: "weave",
+            identity: Identity::command("/x/attach"),
         },
     ]
 }
@@ -258,7 +262,7 @@ fn judge(
                     .as_ref()
                     .and_then(Value::as_object)
                     .expect("an object");
-                check_rewritten(obj, out, image, &policy.rewrite);
+                check_rewritten(obj, out, image, policy);
             }
         }
         Asked::Refused(Some(ref message)) | Asked::Ours(_, _, Err(ref message)) => {
@@ -268,7 +272,7 @@ fn judge(
             assert_eq!(r.kind, RefusalKind::InvalidCidr);
             assert_eq!(r.message, *message, "the grammar's message");
             if let (Instead::Rewritten(out), Asked::Ours(obj, ..)) = (&r.instead, &asked) {
-                check_rewritten(obj, out, image, &policy.rewrite);
+                check_rewritten(obj, out, image, policy);
             }
         }
         Asked::Ours(obj, value, Ok(items)) => {
@@ -302,10 +306,10 @@ fn check_ours(
     image: &ImageConfig,
     policy: &Policy,
 ) {
-    let (Some(merged), true) = (merge(obj, image), host_types_ok(obj)) else {
+    let (Some(merged), true) = (merge(obj, image), types_ok(obj)) else {
         // The daemon refuses the body for a field's type: any decision will do.
         if let Decision::Rewrite(out) = decision {
-            check_rewritten(obj, out, image, &policy.rewrite);
+            check_rewritten(obj, out, image, policy);
         }
         return;
     };
@@ -327,7 +331,7 @@ fn check_ours(
                 policy.allocates || exact,
                 "{value:?} rewritten for a backend that cannot allocate"
             );
-            check_rewritten(obj, out, image, &policy.rewrite);
+            check_rewritten(obj, out, image, policy);
         }
         Decision::Refuse(r) if r.kind == RefusalKind::NeedsAllocation => {
             assert!(!policy.allocates && !exact, "{value:?} refused: {r:?}");
@@ -338,7 +342,7 @@ fn check_ours(
             let Instead::Rewritten(out) = &r.instead else {
                 panic!("{r:?} sends the original");
             };
-            check_rewritten(obj, out, image, &policy.rewrite);
+            check_rewritten(obj, out, image, policy);
         }
         other => panic!("{value:?}: {other:?}"),
     }
@@ -377,38 +381,43 @@ fn merge(obj: &Map<String, Value>, image: &ImageConfig) -> Option<Merged> {
     })
 }
 
-/// True when HostConfig is null or an object whose VolumesFrom is null or an array.
-fn host_types_ok(obj: &Map<String, Value>) -> bool {
-    match daemon::field(obj, "HostConfig").value() {
+/// True when HostConfig is null or an object whose VolumesFrom is null or an array, and
+/// Labels is null or an object.
+fn types_ok(obj: &Map<String, Value>) -> bool {
+    let host = match daemon::field(obj, "HostConfig").value() {
         None | Some(Value::Null) => true,
         Some(Value::Object(hc)) => matches!(
             daemon::field(hc, "VolumesFrom").value(),
             None | Some(Value::Null) | Some(Value::Array(_))
         ),
         Some(_) => false,
-    }
+    };
+    let labels = matches!(
+        daemon::field(obj, "Labels").value(),
+        None | Some(Value::Null) | Some(Value::Object(_))
+    );
+    host && labels
 }
 
 /// Checks a rewritten body `out` against the object it was made from.
-fn check_rewritten(
-    input: &Map<String, Value>,
-    out: &str,
-    image: &ImageConfig,
-    cfg: &RewriteConfig,
-) {
+fn check_rewritten(input: &Map<String, Value>, out: &str, image: &ImageConfig, policy: &Policy) {
+    let cfg = &policy.rewrite;
     assert!(out.ends_with('\n'), "{out:?} ends in a newline");
     let sent: Value = serde_json::from_str(out).expect("a rewritten body is JSON");
     let sent = sent.as_object().expect("a rewritten body is an object");
     let merged = merge(input, image).expect("rewritten, so of types the daemon accepts");
-    assert!(
-        host_types_ok(input),
-        "rewritten, so of types the daemon accepts"
-    );
+    assert!(types_ok(input), "rewritten, so of types the daemon accepts");
 
     let spelled = |name: &'static str| daemon::field(input, name).key().unwrap_or(name);
     let (ep_key, cmd_key, hc_key) = (spelled("Entrypoint"), spelled("Cmd"), spelled("HostConfig"));
-    let owned = [ep_key, cmd_key, hc_key];
+    let labels_key = spelled("Labels");
+    let owned = [ep_key, cmd_key, hc_key, labels_key];
     keeps_others(input, sent, &owned, "the body");
+    check_labels(
+        input.get(labels_key),
+        sent.get(labels_key),
+        &policy.identity,
+    );
 
     let mut want = merged.entrypoint.clone();
     if want.first() != Some(&cfg.waiter) {
@@ -467,6 +476,22 @@ fn check_rewritten(
         let want = Value::String(format!("{}:ro", cfg.volume_container));
         assert_eq!(added, [want], "VolumesFrom");
     }
+}
+
+/// The rewritten Labels `sent` are the original `labels` (null or an object) with
+/// [`ATTACH_LABEL`] set to `identity`.
+fn check_labels(labels: Option<&Value>, sent: Option<&Value>, identity: &Identity) {
+    let empty = Map::new();
+    let labels = labels.and_then(Value::as_object).unwrap_or(&empty);
+    let sent = sent
+        .and_then(Value::as_object)
+        .expect("Labels is an object");
+    keeps_others(labels, sent, &[ATTACH_LABEL], "Labels");
+    assert_eq!(
+        sent.get(ATTACH_LABEL).and_then(Value::as_str),
+        Some(identity.as_str()),
+        "the attach settings are recorded"
+    );
 }
 
 /// Every key of `input` but `owned` is in `sent` at the same place with the same JSON

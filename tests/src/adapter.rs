@@ -74,6 +74,14 @@ pub struct Adapter {
     pub volume: String,
     /// The extra arguments it was started with.
     pub args: Vec<String>,
+    /// `DOCKER_HOST` of a private daemon it talks to; `None`: the test process's daemon.
+    pub daemon: Option<String>,
+    /// Environment added to its own (e.g. `POWERSTRIP_WEAVE_BOUNDS`).
+    env: Vec<(String, String)>,
+    /// Image of its volume container.
+    weavewait: String,
+    /// Image of [`Adapter::create_body`]; `None`: [`app_image`].
+    app: Option<String>,
     child: Option<Child>,
     log: PathBuf,
     containers: Vec<String>,
@@ -88,6 +96,35 @@ impl Adapter {
     /// Starts `powerstrip-weave launch` with a test-unique label, bridge and volume
     /// container, plus `extra` arguments (e.g. `--attach command:/bin/false`).
     pub fn start(extra: &[&str]) -> Adapter {
+        Adapter::spawn_new(None, weavewait_image(), None, extra, &[])
+    }
+
+    /// [`Adapter::start`] with `env` added to its environment (e.g.
+    /// `POWERSTRIP_WEAVE_BOUNDS=body=1s` for small bounds).
+    pub fn start_env(env: &[(&str, &str)], extra: &[&str]) -> Adapter {
+        Adapter::spawn_new(None, weavewait_image(), None, extra, env)
+    }
+
+    /// Like [`Adapter::start`], against the daemon at `docker_host` (a private one, see
+    /// `e2e::private`) whose images `weavewait` (volume container) and `app` (the image of
+    /// [`Adapter::create_body`]) are loaded already.
+    pub fn start_on(docker_host: &str, weavewait: &str, app: &str, extra: &[&str]) -> Adapter {
+        Adapter::spawn_new(
+            Some(docker_host.to_string()),
+            weavewait.to_string(),
+            Some(app.to_string()),
+            extra,
+            &[],
+        )
+    }
+
+    fn spawn_new(
+        daemon: Option<String>,
+        weavewait: String,
+        app: Option<String>,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Adapter {
         let id = unique("ad");
         // Interface names have at most 15 bytes.
         let n = id.rsplit('-').next().unwrap_or("0");
@@ -98,6 +135,13 @@ impl Adapter {
             bridge,
             volume: format!("{id}-weavewait"),
             args: extra.iter().map(|s| s.to_string()).collect(),
+            daemon,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            weavewait,
+            app,
             child: None,
             log: std::env::temp_dir().join(format!("{id}.log")),
             containers: Vec::new(),
@@ -107,15 +151,24 @@ impl Adapter {
     }
 
     fn spawn(&mut self) {
-        let log = std::fs::File::create(&self.log).expect("adapter log file");
-        let child = Command::new(prereq::static_bin("powerstrip-weave"))
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("adapter log file");
+        let mut command = Command::new(prereq::static_bin("powerstrip-weave"));
+        if let Some(host) = &self.daemon {
+            command.env("DOCKER_HOST", host);
+        }
+        let child = command
             .args(["launch", "--listen", &self.addr.to_string()])
-            .args(["--image", &weavewait_image()])
+            .args(["--image", &self.weavewait])
             .args(["--volume-container", &self.volume])
             .args(["--bridge", &self.bridge])
             .args(["--label", &format!("{}={}", self.label.0, self.label.1)])
             .args(&self.args)
             .env("RUST_LOG", "debug")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log fd"))
             .stderr(log)
@@ -149,10 +202,42 @@ impl Adapter {
         }
     }
 
-    /// Starts it again after [`Adapter::stop`], same settings.
+    /// Starts it again after [`Adapter::stop`], same settings (its log appended).
     pub fn restart(&mut self) {
         self.stop();
         self.spawn();
+    }
+
+    /// The adapter's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// True while the adapter process runs (it has not exited).
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// Where the daemon's answers come from: the private daemon, or the test's own.
+    pub fn conn(&self) -> Conn {
+        match &self.daemon {
+            Some(host) => Conn::Unix(PathBuf::from(host.strip_prefix("unix://").unwrap_or(host))),
+            None => Conn::Docker,
+        }
+    }
+
+    /// `docker ARGS…` against the adapter's daemon, bounded (exit 124: the bound was hit).
+    pub fn docker(&self, args: &[&str]) -> std::process::Output {
+        match &self.daemon {
+            Some(host) => {
+                let mut all = vec!["-H", host.as_str()];
+                all.extend_from_slice(args);
+                docker::docker(&all)
+            }
+            None => docker::docker(args),
+        }
     }
 
     /// Its log so far (stdout and stderr).
@@ -202,7 +287,7 @@ impl Adapter {
             .expect("a create pre-hook answer has a string Body");
         self.containers.push(name.to_string());
         let path = format!("{API}/containers/create?name={name}");
-        let (code, resp) = http(Conn::Docker, "POST", &path, Some(&sent));
+        let (code, resp) = http(self.conn(), "POST", &path, Some(&sent));
         self.hook(&json!({
             "Type": "post-hook", "PowerstripProtocolVersion": 1,
             "ClientRequest": {"Method": "POST", "Request": path, "Body": original},
@@ -224,7 +309,7 @@ impl Adapter {
             Value::Null,
             "start body must stay null"
         );
-        let (code, resp) = http(Conn::Docker, "POST", &path, None);
+        let (code, resp) = http(self.conn(), "POST", &path, None);
         let content_type = if resp.is_empty() {
             Value::Null
         } else {
@@ -250,12 +335,13 @@ impl Adapter {
         self.containers.push(name.to_string());
     }
 
-    /// A create body like the Docker CLI sends (REFERENCE.md), labelled for this adapter.
+    /// A create body like the Docker CLI sends (docs/design.md §6), labelled for this adapter.
     pub fn create_body(&self, env: &[&str], cmd: &[&str], network_mode: &str) -> Value {
         json!({
             "Hostname": "", "User": "", "AttachStdin": false, "AttachStdout": false,
             "AttachStderr": false, "Tty": false, "OpenStdin": false, "StdinOnce": false,
-            "Env": env, "Cmd": cmd, "Image": app_image(), "Volumes": {}, "WorkingDir": "",
+            "Env": env, "Cmd": cmd, "Image": self.app.clone().unwrap_or_else(app_image),
+            "Volumes": {}, "WorkingDir": "",
             "Entrypoint": null, "OnBuild": null,
             "Labels": {self.label.0.clone(): self.label.1.clone()},
             "HostConfig": {
@@ -272,9 +358,9 @@ impl Drop for Adapter {
     fn drop(&mut self) {
         self.stop();
         for name in self.containers.iter().rev() {
-            let _ = docker::docker(&["rm", "-f", "-v", name]);
+            let _ = self.docker(&["rm", "-f", "-v", name]);
         }
-        let _ = docker::docker(&["rm", "-f", "-v", &self.volume]);
+        let _ = self.docker(&["rm", "-f", "-v", &self.volume]);
         let _ = Command::new("ip")
             .args(["link", "del", &self.bridge])
             .output();
@@ -305,6 +391,8 @@ pub enum Conn {
     Tcp(SocketAddr),
     /// dockerd on `/var/run/docker.sock` (or `DOCKER_HOST=unix://…`).
     Docker,
+    /// A daemon on this unix socket (a private one).
+    Unix(PathBuf),
 }
 
 fn docker_socket() -> String {
@@ -339,8 +427,13 @@ pub fn http(conn: Conn, method: &str, path: &str, body: Option<&str>) -> (u16, S
                 .expect("read the adapter's answer in time");
             out
         }
-        Conn::Docker => {
-            let mut s = UnixStream::connect(docker_socket()).expect("connect to dockerd");
+        Conn::Docker | Conn::Unix(_) => {
+            let socket = match conn {
+                Conn::Unix(path) => path,
+                _ => PathBuf::from(docker_socket()),
+            };
+            let mut s = UnixStream::connect(&socket)
+                .unwrap_or_else(|e| panic!("connect to dockerd at {}: {e}", socket.display()));
             s.set_read_timeout(Some(HTTP_TIMEOUT)).unwrap();
             s.write_all(&request).unwrap();
             let mut out = Vec::new();

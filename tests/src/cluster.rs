@@ -97,6 +97,12 @@ pub struct Options {
     pub probe: bool,
     /// The process whose death makes the cluster stale (default: this one).
     pub owner: u32,
+    /// Form a swarm with an attachable overlay (default). Without: daemons only, no
+    /// network and no probe (`--no-swarm`).
+    pub swarm: bool,
+    /// `"live-restore": true` in every daemon.json (`--live-restore`; needs `swarm` off,
+    /// as Docker refuses live-restore in swarm mode).
+    pub live_restore: bool,
 }
 
 impl Options {
@@ -110,6 +116,8 @@ impl Options {
             images: Vec::new(),
             probe: false,
             owner: std::process::id(),
+            swarm: true,
+            live_restore: false,
         }
     }
 }
@@ -127,15 +135,26 @@ pub struct Host {
     pub netns: String,
 }
 
+impl Host {
+    /// Path of its dockerd's socket (`docker_host` without `unix://`).
+    pub fn socket(&self) -> PathBuf {
+        PathBuf::from(
+            self.docker_host
+                .strip_prefix("unix://")
+                .unwrap_or(&self.docker_host),
+        )
+    }
+}
+
 /// A running cluster, torn down (and the teardown verified) on drop.
 pub struct Cluster {
     /// Cluster id (`[a-z0-9]`, at most 12).
     pub id: String,
     /// Its state directory.
     pub dir: PathBuf,
-    /// The overlay network's name.
+    /// The overlay network's name (empty without swarm).
     pub network: String,
-    /// The overlay network's subnet.
+    /// The overlay network's subnet (empty without swarm).
     pub subnet: String,
     /// Engine version of the daemons, e.g. `20.10.24+dfsg1`.
     pub engine: String,
@@ -237,6 +256,12 @@ impl Cluster {
         if opts.probe {
             args.push(BUSYBOX);
         }
+        if !opts.swarm {
+            args.push("--no-swarm");
+        }
+        if opts.live_restore {
+            args.push("--live-restore");
+        }
         // Armed before the script runs: whatever it made is torn down on every path.
         let mut cluster = Cluster {
             id: id.clone(),
@@ -266,6 +291,8 @@ impl Cluster {
                 .to_string()
         };
         cluster.dir = PathBuf::from(get("PWC_DIR"));
+        cluster.network = get("PWC_NETWORK");
+        cluster.subnet = get("PWC_SUBNET");
         cluster.engine = get("PWC_ENGINE");
         cluster.hosts = (1..=opts.hosts)
             .map(|n| Host {

@@ -6,6 +6,7 @@ pub mod docker;
 pub mod kit;
 pub mod netns;
 pub mod prereq;
+pub mod private;
 pub mod proxy;
 pub mod registry;
 

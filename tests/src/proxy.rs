@@ -16,7 +16,8 @@ pub fn binary() -> PathBuf {
     prereq::static_bin("powerstrip-weave")
 }
 
-/// Checks what every proxy test needs (root, a docker daemon, the binary); false = skip.
+/// Checks what every proxy test needs (root, a docker daemon, the binary, the weavewait
+/// archive the private volume containers are made from); false = skip.
 pub fn prerequisites() -> bool {
     prereq::require(
         prereq::is_root(),
@@ -30,6 +31,10 @@ pub fn prerequisites() -> bool {
             "{} (run `make static` or set POWERSTRIP_WEAVE_BIN)",
             binary().display()
         ),
+    ) && prereq::require(
+        std::env::var_os("WEAVEWAIT_IMAGE").is_some()
+            || crate::kit::archive_path("weavewait").is_file(),
+        "target/images/weavewait.tar (`make images`)",
     )
 }
 
@@ -52,16 +57,24 @@ impl TempDir {
     }
 }
 
+/// Probes whether a proxy listens on its `DOCKER_HOST`.
+type Ready = Box<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// A running proxy, killed (by its own pid) when dropped.
 pub struct Proxy {
     child: Child,
     /// What to put in `DOCKER_HOST` (`unix:///…/proxy.sock` or `tcp://…`).
     pub host: String,
-    /// Where the proxy's stderr goes.
+    /// Where the proxy's stderr goes (every run of it, appended).
     pub log: PathBuf,
     dir: TempDir,
     /// The private volume container given when the caller named none, removed on drop.
     volume: Option<String>,
+    /// Everything after `proxy` on its command line, for [`Proxy::respawn`].
+    args: Vec<String>,
+    ready: Ready,
+    /// Its environment besides the test's (`RUST_LOG` and what the caller gave).
+    env: Vec<(String, String)>,
 }
 
 /// Bound on the proxy coming up.
@@ -77,56 +90,202 @@ impl Proxy {
         let listen = format!("unix://{}", sock.display());
         let mut all = vec!["--listen", listen.as_str(), "--no-events"];
         all.extend_from_slice(args);
-        Proxy::spawn(dir, listen.clone(), &all, |_| {
-            std::os::unix::net::UnixStream::connect(&sock).is_ok()
-        })
+        Proxy::spawn(
+            dir,
+            listen.clone(),
+            &all,
+            move |_| std::os::unix::net::UnixStream::connect(&sock).is_ok(),
+            &[],
+        )
     }
 
     /// Starts the proxy with exactly `args` (which must include `--listen`), `host` being
     /// the DOCKER_HOST clients use; `ready` probes whether it is listening.
-    pub fn start_with(host: &str, args: &[&str], ready: impl Fn(&str) -> bool) -> Proxy {
-        Proxy::spawn(TempDir::new("proxy"), host.to_string(), args, ready)
+    pub fn start_with(
+        host: &str,
+        args: &[&str],
+        ready: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Proxy {
+        Proxy::spawn(TempDir::new("proxy"), host.to_string(), args, ready, &[])
     }
 
-    fn spawn(dir: TempDir, host: String, args: &[&str], ready: impl Fn(&str) -> bool) -> Proxy {
+    /// [`Proxy::start_with`] with `RUST_LOG=<rust_log>` instead of `info` (e.g. `debug`
+    /// for what the proxy logs about each attach).
+    pub fn start_logged(
+        rust_log: &str,
+        host: &str,
+        args: &[&str],
+        ready: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Proxy {
+        let dir = TempDir::new("proxy");
+        Proxy::spawn(
+            dir,
+            host.to_string(),
+            args,
+            ready,
+            &[("RUST_LOG", rust_log)],
+        )
+    }
+
+    /// [`Proxy::start_with`] logging at `rust_log` (`RUST_LOG`, e.g. `debug`).
+    pub fn start_logging(
+        host: &str,
+        args: &[&str],
+        ready: impl Fn(&str) -> bool + Send + Sync + 'static,
+        rust_log: &str,
+    ) -> Proxy {
+        Proxy::start_logged(rust_log, host, args, ready)
+    }
+
+    /// [`Proxy::start_with`] with `env` added to its environment (`RUST_LOG` is `info`
+    /// unless `env` sets it; `POWERSTRIP_WEAVE_BOUNDS` sets small bounds for a test).
+    pub fn start_env(
+        env: &[(&str, &str)],
+        host: &str,
+        args: &[&str],
+        ready: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Proxy {
+        Proxy::spawn(TempDir::new("proxy"), host.to_string(), args, ready, env)
+    }
+
+    fn spawn(
+        dir: TempDir,
+        host: String,
+        args: &[&str],
+        ready: impl Fn(&str) -> bool + Send + Sync + 'static,
+        env: &[(&str, &str)],
+    ) -> Proxy {
         let log = dir.join("proxy.log");
         // The weave hooks create a missing volume container at start-up: a private one per
-        // proxy (from the busybox image) keeps tests off the host's shared `weavewait`.
+        // proxy (from the weavewait image, which the start-up check requires) keeps tests
+        // off the host's shared `weavewait`.
         let volume = (!args.contains(&"--no-weave") && !args.contains(&"--volume-container"))
             .then(|| unique("pw-vc"));
+        let image = crate::adapter::weavewait_image();
         let mut all: Vec<&str> = args.to_vec();
         if let Some(v) = &volume {
-            all.extend_from_slice(&["--volume-container", v, "--image", busybox_image()]);
+            all.extend_from_slice(&["--volume-container", v, "--image", &image]);
         }
-        let child = Command::new(binary())
-            .arg("proxy")
-            .args(&all)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("cannot create the proxy log"))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary().display()));
+        let args: Vec<String> = all.iter().map(|s| s.to_string()).collect();
+        let mut env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if !env.iter().any(|(k, _)| k == "RUST_LOG") {
+            env.push(("RUST_LOG".into(), "info".into()));
+        }
+        let child = Proxy::launch(&args, &log, &env);
         let mut proxy = Proxy {
             child,
             host,
             log,
             dir,
             volume,
+            args,
+            ready: Box::new(ready),
+            env,
         };
+        proxy.wait_ready();
+        proxy
+    }
+
+    fn launch(args: &[String], log: &Path, env: &[(String, String)]) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("cannot open the proxy log");
+        Command::new(binary())
+            .arg("proxy")
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary().display()))
+    }
+
+    fn wait_ready(&mut self) {
         let deadline = Instant::now() + START_TIMEOUT;
-        while !ready(&proxy.host) {
-            if let Ok(Some(status)) = proxy.child.try_wait() {
-                panic!("the proxy exited ({status}) at start: {}", proxy.log_text());
+        while !(self.ready)(&self.host) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("the proxy exited ({status}) at start: {}", self.log_text());
             }
             assert!(
                 Instant::now() < deadline,
                 "the proxy did not listen within {START_TIMEOUT:?}: {}",
-                proxy.log_text()
+                self.log_text()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        proxy
+    }
+
+    /// The proxy's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// True while the proxy process runs (it has not exited).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// SIGKILL to the proxy (its own pid), reaped: no clean-up of its own runs, its socket
+    /// file stays behind as after a crash.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Kills the proxy if it runs, then starts it again with the same arguments (its log
+    /// appended) and waits until it listens.
+    pub fn respawn(&mut self) {
+        self.kill();
+        self.child = Proxy::launch(&self.args, &self.log, &self.env);
+        self.wait_ready();
+    }
+
+    /// SIGTERM to the proxy (its own pid), then waits at most `limit` for it to exit.
+    /// Returns its exit status and how long it took, or `None` when it still ran (it is
+    /// then killed).
+    pub fn terminate(&mut self, limit: Duration) -> Option<(std::process::ExitStatus, Duration)> {
+        let start = Instant::now();
+        let pid = nix::unistd::Pid::from_raw(self.pid() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        while start.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some((status, start.elapsed()));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill();
+        None
+    }
+
+    /// Names of the proxy's threads (`/proc/PID/task/*/comm`).
+    pub fn threads(&self) -> Vec<String> {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", self.pid())) else {
+            return Vec::new();
+        };
+        tasks
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .map(|c| c.trim().to_string())
+            .collect()
+    }
+
+    /// The proxy's peak resident set size so far (`VmHWM` of /proc/PID/status), in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        crate::netns::proc_status(self.pid(), "VmHWM")?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+
+    /// The private volume container the proxy was given when the caller named none.
+    pub fn volume_container(&self) -> Option<&str> {
+        self.volume.as_deref()
     }
 
     /// A path in the proxy's scratch directory (for adapters.yml, certificates…).
@@ -190,6 +349,16 @@ impl Drop for Proxy {
                 .output();
         }
     }
+}
+
+/// True when something accepts connections at `host` (`unix:///path` or
+/// `tcp://host:port`): the usual readiness probe of [`Proxy::start_with`].
+pub fn listens(host: &str) -> bool {
+    if let Some(path) = host.strip_prefix("unix://") {
+        return std::os::unix::net::UnixStream::connect(path).is_ok();
+    }
+    host.strip_prefix("tcp://")
+        .is_some_and(|a| std::net::TcpStream::connect(a).is_ok())
 }
 
 /// `docker ARGS...` with extra environment, under `timeout` so a hang fails (exit 124).

@@ -1,7 +1,7 @@
 //! `wait-for-weave`: the pure cores (WEAVE_CIDR grammar, readiness model, command line,
 //! netlink wire format) and the thin shells (netlink socket, signals, exec) of the waiter.
 //!
-//! Exit statuses (DESIGN §2): 2 usage, 1 netlink failure, 124 timeout, 126 not executable,
+//! Exit statuses (docs/design.md §2): 2 usage, 1 netlink failure, 124 timeout, 126 not executable,
 //! 127 not found, 128+n ended by signal n while waiting; otherwise the command's own.
 
 #![warn(missing_docs)]

@@ -1,4 +1,4 @@
-//! The command line and its environment equivalents (DESIGN §2).
+//! The command line and its environment equivalents (docs/design.md §2).
 //!
 //! `wait-for-weave [OPTIONS] [--] COMMAND [ARG...]`: options are read only before the first
 //! word that is not an option (or up to `--`); from there on every word belongs to the

@@ -9,13 +9,16 @@
 //! (`ip addr add 10.255.0.1/24 dev weave`). A bridge we create also gets the FORWARD rule
 //! of [`firewall`](super::firewall) unless `--no-firewall`.
 
+use std::time::Duration;
+
 use futures::future::BoxFuture;
 use nix::errno::Errno;
 use weave_cidr::Ipv4Cidr;
 
-use super::netlink::{Netlink, NetlinkError};
-use super::{firewall, netns, AttachError, Backend, Target};
+use super::netlink::{Link, Netlink, NetlinkError};
+use super::{announce, arp, firewall, netns, AttachError, Backend, Target};
 use crate::policy::allocation::{exact_addresses, AllocationNeeded};
+use crate::policy::Identity;
 
 /// Settings of the bridge backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,27 +54,15 @@ pub fn host_veth_name(pid: u32) -> String {
     format!("vethwepl{pid}")
 }
 
-/// The name of the bridge the host end of the container with `pid` (see
-/// [`host_veth_name`]) is a port of. `Ok(None)` when the container has no such veth or the
-/// veth is on no bridge.
-///
-/// Errors: netlink refusing the lookups.
-pub async fn bridge_of(pid: u32) -> Result<Option<String>, NetlinkError> {
-    let host = Netlink::open()?;
-    let Some(master) = host
-        .link(&host_veth_name(pid))
-        .await?
-        .and_then(|veth| veth.master)
-    else {
-        return Ok(None);
-    };
-    Ok(host.link_by_index(master).await?.map(|bridge| bridge.name))
-}
-
 impl Bridge {
     /// A backend attaching to `cfg.bridge`.
     pub fn new(cfg: BridgeConfig) -> Self {
         Bridge { cfg }
+    }
+
+    /// The name of the bridge it attaches to.
+    pub fn bridge(&self) -> &str {
+        &self.cfg.bridge
     }
 
     /// The procedure: complete an earlier attach, or create the veth into the bridge and
@@ -82,20 +73,69 @@ impl Bridge {
         let veth = host_veth_name(target.pid);
         // Idempotent: when our host end exists, the container's ethwe is completed, not
         // replaced.
-        if host.link(&veth).await.map_err(nl)?.is_some() {
-            return self.complete(target, addrs).await;
+        if let Some(link) = host.link(&veth).await.map_err(nl)? {
+            return self.complete(&host, target, link, addrs).await;
         }
+        // Stable for the address, so peers' cached ARP entries stay right (see `arp`).
+        let Some(mac) = addrs.first().map(|a| arp::mac_of(a.addr)) else {
+            return Err(AttachError::NeedsAllocation {
+                target: target.to_string(),
+                source: AllocationNeeded {
+                    value: target.value.clone(),
+                    backend: self.name(),
+                },
+            });
+        };
         let bridge = self.ensure_bridge(&host, target).await?;
-        match self.plug(&host, target, &veth, bridge).await {
+        match self.plug(&host, target, &veth, bridge, mac).await {
             Ok(index) => self.configure_new(&host, target, index, addrs).await,
-            // Another attach of this container made the veth meanwhile (or another tool
-            // made an ethwe): complete it; its veth is not ours to remove.
-            Err(e) if e.is_kernel(Errno::EEXIST) => self.complete(target, addrs).await,
+            Err(e) if e.is_kernel(Errno::EEXIST) => match host.link(&veth).await.map_err(nl)? {
+                // Another attach of this container made the veth meanwhile: ours to
+                // complete only when it is on our bridge, and never to remove.
+                Some(link) => self.complete(&host, target, link, addrs).await,
+                // Another tool made an ethwe: complete it.
+                None => self.configure_existing(target, addrs).await,
+            },
             Err(e) => {
                 undo(&host, &veth).await;
                 Err(e)
             }
         }
+    }
+
+    /// The host end `link` of an earlier (or concurrent) attach exists: complete the
+    /// container's `ethwe` when `link` is a port of our bridge; when it is another bridge's,
+    /// leave everything as it is ([`AttachError::Elsewhere`]). A host end without a bridge
+    /// is one another process is plugging, or one left half-made: it is given a moment,
+    /// then plugged into ours.
+    async fn complete(
+        &self,
+        host: &Netlink,
+        target: &Target,
+        link: Link,
+        addrs: Vec<Ipv4Cidr>,
+    ) -> Result<(), AttachError> {
+        let nl = netlink_error(target);
+        let link = settled(host, link).await.map_err(nl)?;
+        match link.master {
+            Some(master) => {
+                let bridge = host.link_by_index(master).await.map_err(nl)?;
+                let name = bridge.map_or_else(|| format!("#{master}"), |b| b.name);
+                if name != self.cfg.bridge {
+                    return Err(AttachError::Elsewhere {
+                        target: target.to_string(),
+                        bridge: name,
+                        ours: self.cfg.bridge.clone(),
+                    });
+                }
+            }
+            None => {
+                let bridge = self.ensure_bridge(host, target).await?;
+                host.set_master(link.index, bridge).await.map_err(nl)?;
+            }
+        }
+        host.set_up(link.index).await.map_err(nl)?;
+        self.configure_existing(target, addrs).await
     }
 
     /// The bridge's index, creating it (up, no address) when missing.
@@ -118,17 +158,19 @@ impl Bridge {
         }
     }
 
-    /// Creates the veth pair (peer straight into the container's namespace as `ethwe`) and
-    /// makes the host end an up port of the bridge. Returns the host end's index.
+    /// Creates the veth pair (peer straight into the container's namespace as `ethwe`, with
+    /// MAC `mac`) and makes the host end an up port of the bridge. Returns the host end's
+    /// index.
     async fn plug(
         &self,
         host: &Netlink,
         target: &Target,
         veth: &str,
         bridge: u32,
+        mac: [u8; 6],
     ) -> Result<u32, AttachError> {
         let nl = netlink_error(target);
-        host.add_veth(veth, &self.cfg.iface, target.pid)
+        host.add_veth(veth, &self.cfg.iface, target.pid, mac)
             .await
             .map_err(nl)?;
         let Some(link) = host.link(veth).await.map_err(nl)? else {
@@ -162,7 +204,11 @@ impl Bridge {
     }
 
     /// Completes an `ethwe` made earlier (missing addresses added, set up).
-    async fn complete(&self, target: &Target, addrs: Vec<Ipv4Cidr>) -> Result<(), AttachError> {
+    async fn configure_existing(
+        &self,
+        target: &Target,
+        addrs: Vec<Ipv4Cidr>,
+    ) -> Result<(), AttachError> {
         if self.configure_in(target, addrs).await? {
             return Ok(());
         }
@@ -176,8 +222,8 @@ impl Bridge {
         })
     }
 
-    /// Inside the container: when `ethwe` exists, adds the missing addresses and sets it up
-    /// (last). Returns whether it existed.
+    /// Inside the container: when `ethwe` exists, adds the missing addresses, sets it up
+    /// (last) and announces the addresses. Returns whether it existed.
     async fn configure_in(
         &self,
         target: &Target,
@@ -204,7 +250,7 @@ async fn configure(
         return Ok(false);
     };
     let present = nl.addresses(link.index).await.map_err(failed)?;
-    for a in addrs {
+    for &a in &addrs {
         if present.contains(&(a.addr.into(), a.prefix)) {
             continue;
         }
@@ -215,6 +261,8 @@ async fn configure(
         }
     }
     nl.set_up(link.index).await.map_err(failed)?;
+    let announced: Vec<_> = addrs.iter().map(|a| a.addr).collect();
+    announce::announce(&nl, link.index, &announced, &format!("{iface} of {target}")).await;
     Ok(true)
 }
 
@@ -234,6 +282,27 @@ fn vanished(target: &Target, what: String) -> AttachError {
     }
 }
 
+/// How long a host end without a bridge is given to get one (another process between
+/// creating the veth and plugging it in), in steps of [`SETTLE_STEP`].
+const SETTLE_STEPS: u32 = 50;
+/// See [`SETTLE_STEPS`].
+const SETTLE_STEP: Duration = Duration::from_millis(20);
+
+/// `link` once it has a bridge, or as it is after [`SETTLE_STEPS`] × [`SETTLE_STEP`].
+async fn settled(host: &Netlink, mut link: Link) -> Result<Link, NetlinkError> {
+    for _ in 0..SETTLE_STEPS {
+        if link.master.is_some() {
+            break;
+        }
+        tokio::time::sleep(SETTLE_STEP).await;
+        match host.link_by_index(link.index).await? {
+            Some(now) => link = now,
+            None => break,
+        }
+    }
+    Ok(link)
+}
+
 /// Removes the host end `veth` of a failed plug, if it was made.
 async fn undo(host: &Netlink, veth: &str) {
     if let Ok(Some(link)) = host.link(veth).await {
@@ -248,6 +317,10 @@ impl Backend for Bridge {
 
     fn allocates(&self) -> bool {
         false
+    }
+
+    fn identity(&self) -> Identity {
+        Identity::bridge(&self.cfg.bridge)
     }
 
     fn attach<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Result<(), AttachError>> {

@@ -4,7 +4,8 @@
 //! added, so the bridge's ports can talk.
 
 use std::process::Stdio;
-use std::time::Duration;
+
+use crate::bounds;
 
 /// Lets the bridge's ports talk when bridged IPv4 goes through iptables. Best effort: a
 /// host without iptables (or with it not filtering bridges) needs nothing.
@@ -25,7 +26,7 @@ pub async fn allow_forwarding(bridge: &str) {
             .kill_on_drop(true)
             .output()
     };
-    let bound = Duration::from_secs(10);
+    let bound = bounds::get().iptables;
     if let Ok(Ok(out)) = tokio::time::timeout(bound, run("-C")).await {
         if out.status.success() {
             return;
@@ -44,6 +45,10 @@ pub async fn allow_forwarding(bridge: &str) {
             bridge,
             "cannot run iptables ({e}); bridged traffic is filtered, so add: iptables -I FORWARD -i {bridge} -o {bridge} -j ACCEPT"
         ),
-        Err(_) => tracing::warn!(bridge, "iptables did not finish in 10 s"),
+        Err(_) => tracing::warn!(
+            bridge,
+            "iptables did not finish within {bound:?} and was killed; containers on the bridge \
+             may not reach each other: add iptables -I FORWARD -i {bridge} -o {bridge} -j ACCEPT"
+        ),
     }
 }

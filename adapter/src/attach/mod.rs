@@ -2,22 +2,28 @@
 //! per backend, and [`attacher::Attacher`], which resolves containers, asks the policy core
 //! whether to attach them, and applies the failure rules.
 
+mod announce;
+pub mod arp;
 pub mod attacher;
 pub mod bridge;
 pub mod command;
 mod firewall;
+mod inflight;
+pub mod locks;
 pub mod netlink;
 mod netns;
+pub mod process;
 pub mod weave;
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
 use crate::policy::allocation::AllocationNeeded;
 pub use crate::policy::target::Target;
+use crate::policy::Identity;
 use netlink::NetlinkError;
 
 /// Why an attach failed. Every message names the container and what failed.
@@ -47,6 +53,18 @@ pub enum AttachError {
         /// What was found, and what to do.
         why: String,
     },
+    /// The container's `ethwe` is already a port of another bridge (attached by another
+    /// follower, or by hand): it is left as it is, never replaced, and the app is not
+    /// killed for it.
+    #[error("{target} is already attached to bridge {bridge}, not {ours}: left as it is")]
+    Elsewhere {
+        /// The container.
+        target: String,
+        /// The bridge its host end is a port of.
+        bridge: String,
+        /// The bridge this backend attaches to.
+        ours: String,
+    },
     /// The backend only assigns exact addresses.
     #[error("{target}: {source}")]
     NeedsAllocation {
@@ -70,8 +88,17 @@ pub enum AttachError {
     Docker {
         /// What we were doing.
         what: String,
-        /// bollard's error.
-        source: bollard::errors::Error,
+        /// The daemon's error, naming it.
+        source: crate::docker::DaemonError,
+    },
+    /// Another attach of the container held its lock for the whole bound; that attach
+    /// decides (and applies its own failure rule), the container keeps waiting meanwhile.
+    #[error("container {container}: {source}; the container waits for that attach")]
+    Busy {
+        /// The container's name.
+        container: String,
+        /// How long was waited.
+        source: locks::Busy,
     },
     /// The container stopped before this attach could run, because an earlier attach of
     /// it failed (and the failure rule stopped it).
@@ -110,6 +137,11 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// rest where it can).
     fn allocates(&self) -> bool;
 
+    /// The attach settings recorded on the containers it is to attach
+    /// ([`crate::policy::identity`]): what tells this follower's containers from those of
+    /// a follower with other settings.
+    fn identity(&self) -> Identity;
+
     /// Attaches `target`; on error nothing is left half-applied where the backend controls it.
     fn attach<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Result<(), AttachError>>;
 }
@@ -143,6 +175,28 @@ impl std::str::FromStr for BackendSpec {
 }
 
 impl BackendSpec {
+    /// Checks that the backend can run here, so a follower never starts only to fail every
+    /// attach: the program of `weave` and `command:<path>` is found in the `PATH` of this
+    /// process as it will be run. `bridge` needs nothing found.
+    ///
+    /// Errors: the message names the `--attach` value, what is wrong and the fix.
+    pub fn check(&self) -> Result<(), String> {
+        let path = std::env::var_os("PATH");
+        let (spec, program) = match self {
+            BackendSpec::Bridge => return Ok(()),
+            BackendSpec::Weave => ("weave".to_string(), Path::new("weave")),
+            BackendSpec::Command(p) => (format!("command:{}", p.display()), p.as_path()),
+        };
+        match command::locate(program, path.as_deref()) {
+            Ok(_) => Ok(()),
+            Err(e) if *self == BackendSpec::Weave => Err(format!(
+                "--attach {spec}: {e}; Weave Net's `weave` script is needed (or choose \
+                 --attach bridge, the native default, or --attach command:<path>)"
+            )),
+            Err(e) => Err(format!("--attach {spec}: {e}")),
+        }
+    }
+
     /// Builds the backend; `bridge` names the Linux bridge of the `bridge` backend.
     pub fn build(&self, bridge: &bridge::BridgeConfig) -> Arc<dyn Backend> {
         match self {

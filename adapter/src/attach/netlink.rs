@@ -1,14 +1,17 @@
 //! A small rtnetlink wrapper with one method per kernel operation the bridge backend needs,
 //! so the backend reads as a procedure. Every error names the operation and the objects,
-//! and carries the kernel's errno when the kernel refused.
+//! and carries the kernel's errno when the kernel refused. Every operation is bounded
+//! ([`crate::bounds::Bounds::netlink`]).
 
+use std::future::Future;
 use std::io;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use futures::TryStreamExt;
 use nix::errno::Errno;
 use rtnetlink::packet_route::address::AddressAttribute;
-use rtnetlink::packet_route::link::{InfoData, InfoVeth, LinkAttribute, LinkMessage};
+use rtnetlink::packet_route::link::{InfoData, InfoVeth, LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth};
 use tokio::task::JoinHandle;
 use weave_cidr::Ipv4Cidr;
@@ -35,6 +38,9 @@ pub enum Cause {
     /// An answer rtnetlink could not read.
     #[error("{0}")]
     Protocol(String),
+    /// No answer within the bound.
+    #[error("no answer from the kernel within {0:?}")]
+    TimedOut(Duration),
 }
 
 impl NetlinkError {
@@ -53,6 +59,10 @@ pub struct Link {
     pub name: String,
     /// IFLA_MASTER: the bridge it is a port of.
     pub master: Option<u32>,
+    /// IFLA_ADDRESS when it is a MAC (6 bytes).
+    pub mac: Option<[u8; 6]>,
+    /// IFF_RUNNING: up, with carrier and operational state up, so frames leave.
+    pub running: bool,
 }
 
 impl From<LinkMessage> for Link {
@@ -61,11 +71,14 @@ impl From<LinkMessage> for Link {
             index: m.header.index,
             name: String::new(),
             master: None,
+            mac: None,
+            running: m.header.flags.contains(LinkFlags::Running),
         };
         for a in m.attributes {
             match a {
                 LinkAttribute::IfName(n) => link.name = n,
                 LinkAttribute::Controller(i) => link.master = Some(i),
+                LinkAttribute::Address(a) => link.mac = a.try_into().ok(),
                 _ => {}
             }
         }
@@ -97,6 +110,28 @@ fn failed(op: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> NetlinkErro
     }
 }
 
+/// `work` (operation `op`), bounded by `bound`.
+async fn within<T>(
+    bound: Duration,
+    op: impl FnOnce() -> String,
+    work: impl Future<Output = Result<T, NetlinkError>>,
+) -> Result<T, NetlinkError> {
+    tokio::time::timeout(bound, work).await.unwrap_or_else(|_| {
+        Err(NetlinkError {
+            op: op(),
+            cause: Cause::TimedOut(bound),
+        })
+    })
+}
+
+/// [`within`] the netlink bound in force.
+async fn bounded<T>(
+    op: impl FnOnce() -> String,
+    work: impl Future<Output = Result<T, NetlinkError>>,
+) -> Result<T, NetlinkError> {
+    within(crate::bounds::get().netlink, op, work).await
+}
+
 impl Netlink {
     /// Opens a socket in the current thread's network namespace; needs a tokio runtime,
     /// which drives the socket until the `Netlink` is dropped.
@@ -115,109 +150,116 @@ impl Netlink {
 
     /// `RTM_GETLINK` by name; `None` when there is no such link.
     pub async fn link(&self, name: &str) -> Result<Option<Link>, NetlinkError> {
+        let op = || format!("look up link {name}");
         let mut links = self
             .handle
             .link()
             .get()
             .match_name(name.to_string())
             .execute();
-        match links.try_next().await {
-            Ok(link) => Ok(link.map(Link::from)),
-            Err(rtnetlink::Error::NetlinkError(m)) if m.raw_code() == -(Errno::ENODEV as i32) => {
-                Ok(None)
+        bounded(op, async {
+            match links.try_next().await {
+                Ok(link) => Ok(link.map(Link::from)),
+                Err(rtnetlink::Error::NetlinkError(m))
+                    if m.raw_code() == -(Errno::ENODEV as i32) =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(failed(op())(e)),
             }
-            Err(e) => Err(failed(format!("look up link {name}"))(e)),
-        }
+        })
+        .await
     }
 
     /// `RTM_GETLINK` by ifindex; `None` when there is no such link.
     pub async fn link_by_index(&self, index: u32) -> Result<Option<Link>, NetlinkError> {
+        let op = || format!("look up link {index}");
         let mut links = self.handle.link().get().match_index(index).execute();
-        match links.try_next().await {
-            Ok(link) => Ok(link.map(Link::from)),
-            Err(rtnetlink::Error::NetlinkError(m)) if m.raw_code() == -(Errno::ENODEV as i32) => {
-                Ok(None)
+        bounded(op, async {
+            match links.try_next().await {
+                Ok(link) => Ok(link.map(Link::from)),
+                Err(rtnetlink::Error::NetlinkError(m))
+                    if m.raw_code() == -(Errno::ENODEV as i32) =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(failed(op())(e)),
             }
-            Err(e) => Err(failed(format!("look up link {index}"))(e)),
-        }
+        })
+        .await
     }
 
     /// `RTM_NEWLINK` of a Linux bridge `name`, up, without address.
     pub async fn add_bridge(&self, name: &str) -> Result<(), NetlinkError> {
-        self.handle
+        let op = || format!("create bridge {name}");
+        let request = self
+            .handle
             .link()
             .add(LinkBridge::new(name).build())
-            .execute()
-            .await
-            .map_err(failed(format!("create bridge {name}")))
+            .execute();
+        bounded(op, async { request.await.map_err(failed(op())) }).await
     }
 
-    /// `RTM_NEWLINK` of a veth pair: `name` here, and `peer` created straight in the
-    /// network namespace of process `peer_pid` (IFLA_NET_NS_PID), both down.
+    /// `RTM_NEWLINK` of a veth pair: `name` here, and `peer` with MAC `peer_mac`
+    /// (IFLA_ADDRESS) created straight in the network namespace of process `peer_pid`
+    /// (IFLA_NET_NS_PID), both down.
     pub async fn add_veth(
         &self,
         name: &str,
         peer: &str,
         peer_pid: u32,
+        peer_mac: [u8; 6],
     ) -> Result<(), NetlinkError> {
         let peer_link = LinkMessageBuilder::<LinkUnspec>::new()
             .name(peer.to_string())
+            .address(peer_mac.to_vec())
             .setns_by_pid(peer_pid)
             .build();
         let veth = LinkVeth::new(name, peer)
             .set_info_data(InfoData::Veth(InfoVeth::Peer(peer_link)))
             .build();
-        self.handle
-            .link()
-            .add(veth)
-            .execute()
-            .await
-            .map_err(failed(format!(
-                "create veth {name} (peer {peer} in the namespace of pid {peer_pid})"
-            )))
+        let op = || format!("create veth {name} (peer {peer} in the namespace of pid {peer_pid})");
+        let request = self.handle.link().add(veth).execute();
+        bounded(op, async { request.await.map_err(failed(op())) }).await
     }
 
     /// `RTM_SETLINK` IFLA_MASTER: makes link `index` a port of bridge `master`.
     pub async fn set_master(&self, index: u32, master: u32) -> Result<(), NetlinkError> {
-        self.handle
-            .link()
-            .set(LinkUnspec::new_with_index(index).controller(master).build())
-            .execute()
-            .await
-            .map_err(failed(format!("plug link {index} into bridge {master}")))
+        let op = || format!("plug link {index} into bridge {master}");
+        let message = LinkUnspec::new_with_index(index).controller(master).build();
+        let request = self.handle.link().set(message).execute();
+        bounded(op, async { request.await.map_err(failed(op())) }).await
     }
 
     /// `RTM_SETLINK` IFF_UP on link `index`.
     pub async fn set_up(&self, index: u32) -> Result<(), NetlinkError> {
-        self.handle
+        let op = || format!("set link {index} up");
+        let request = self
+            .handle
             .link()
             .set(LinkUnspec::new_with_index(index).up().build())
-            .execute()
-            .await
-            .map_err(failed(format!("set link {index} up")))
+            .execute();
+        bounded(op, async { request.await.map_err(failed(op())) }).await
     }
 
     /// `RTM_DELLINK` of link `index` (a veth takes its peer with it).
     pub async fn del_link(&self, index: u32) -> Result<(), NetlinkError> {
-        self.handle
-            .link()
-            .del(index)
-            .execute()
-            .await
-            .map_err(failed(format!("delete link {index}")))
+        let op = || format!("delete link {index}");
+        let request = self.handle.link().del(index).execute();
+        bounded(op, async { request.await.map_err(failed(op())) }).await
     }
 
     /// `RTM_GETADDR` of link `index`: its addresses (IFA_LOCAL) with their prefix lengths.
     pub async fn addresses(&self, index: u32) -> Result<Vec<(IpAddr, u8)>, NetlinkError> {
-        let messages = self
+        let op = || format!("list the addresses of link {index}");
+        let request = self
             .handle
             .address()
             .get()
             .set_link_index_filter(index)
             .execute()
-            .try_collect::<Vec<_>>()
-            .await
-            .map_err(failed(format!("list the addresses of link {index}")))?;
+            .try_collect::<Vec<_>>();
+        let messages = bounded(op, async { request.await.map_err(failed(op())) }).await?;
         Ok(messages
             .into_iter()
             .flat_map(|m| {
@@ -232,11 +274,34 @@ impl Netlink {
 
     /// `RTM_NEWADDR` of `addr` on link `index`.
     pub async fn add_addr(&self, index: u32, addr: Ipv4Cidr) -> Result<(), NetlinkError> {
-        self.handle
+        let op = || format!("add {addr} to link {index}");
+        let request = self
+            .handle
             .address()
             .add(index, IpAddr::V4(addr.addr), addr.prefix)
-            .execute()
+            .execute();
+        bounded(op, async { request.await.map_err(failed(op())) }).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unanswered_request_is_bounded_and_named() {
+        let never = std::future::pending::<Result<(), NetlinkError>>();
+        let e = within(Duration::from_millis(20), || "set link 7 up".into(), never)
             .await
-            .map_err(failed(format!("add {addr} to link {index}")))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot set link 7 up: no answer from the kernel within 20ms"
+        );
+        let quick = async { Ok(5) };
+        assert_eq!(
+            within(Duration::ZERO, || "x".into(), quick).await.unwrap(),
+            5
+        );
     }
 }

@@ -4,6 +4,7 @@
 use futures::future::BoxFuture;
 
 use super::{command::Command, AttachError, Backend, Target};
+use crate::policy::Identity;
 
 /// Runs `weave` from PATH with the `command:` argv convention.
 #[derive(Debug, Clone)]
@@ -22,6 +23,10 @@ impl Backend for WeaveNet {
 
     fn allocates(&self) -> bool {
         true
+    }
+
+    fn identity(&self) -> Identity {
+        Identity::weave()
     }
 
     fn attach<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Result<(), AttachError>> {

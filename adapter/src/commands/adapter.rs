@@ -4,14 +4,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use argh::FromArgs;
-use bollard::Docker;
 
 use super::flags::subcommand;
-use super::settings::{shutdown_signal, WeaveSettings};
+use super::settings::{drain, shutdown_signal, WeaveSettings};
+use super::volume;
+use crate::docker::{self, Daemon};
+use crate::events;
 use crate::hooks::WeaveHooks;
 use crate::powerstrip::adapter::PowerstripAdapter;
 use crate::powerstrip::server;
-use crate::{docker, events};
 
 subcommand! {
     /// Serve the powerstrip adapter (protocol v1, POST on any path): rewrite creates so the
@@ -26,10 +27,21 @@ subcommand! {
     with [weave]
 }
 
-/// Runs the adapter until SIGINT/SIGTERM.
+/// Checks the volume container, then runs the adapter until SIGINT/SIGTERM. Unlike
+/// `launch`, it creates nothing; a daemon that does not answer yet only gets a warning,
+/// since the adapter follows it once it does.
 pub async fn run(args: AdapterArgs) -> anyhow::Result<()> {
     let settings = WeaveSettings::from_flags(args.weave_flags())?;
-    serve(args.listen, settings, docker::from_env()?).await
+    let docker = docker::from_env()?;
+    let (name, waiter) = (&settings.rewrite.volume_container, &settings.rewrite.waiter);
+    match volume::check_waiter(&docker, name, waiter).await {
+        Ok(()) => {}
+        Err(volume::Problem::Docker(why)) => {
+            tracing::warn!("cannot check volume container {name} yet: {why}")
+        }
+        Err(problem) => return Err(volume::found_problem(name, problem)),
+    }
+    serve(args.listen, settings, docker).await
 }
 
 /// Serves the powerstrip adapter on `listen` until SIGINT or SIGTERM, following Docker
@@ -37,7 +49,7 @@ pub async fn run(args: AdapterArgs) -> anyhow::Result<()> {
 pub async fn serve(
     listen: SocketAddr,
     settings: WeaveSettings,
-    docker: Docker,
+    docker: Daemon,
 ) -> anyhow::Result<()> {
     let attacher = settings.attacher(docker);
     let listener = server::bind(listen).await?;
@@ -46,11 +58,15 @@ pub async fn serve(
         backend = ?settings.backend,
         "powerstrip adapter ready"
     );
-    if settings.events {
-        tokio::spawn(events::follow(attacher.clone()));
-    }
-    let adapter = Arc::new(PowerstripAdapter::new(WeaveHooks::new(attacher)));
+    let follower = settings
+        .events
+        .then(|| tokio::spawn(events::follow(attacher.clone())));
+    let adapter = Arc::new(PowerstripAdapter::new(WeaveHooks::new(attacher.clone())));
     server::serve(listener, adapter, shutdown_signal()).await;
+    if let Some(follower) = follower {
+        follower.abort();
+    }
+    drain(&attacher).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -4,9 +4,10 @@ use argh::FromArgs;
 use weave_cidr::{self as cidr, WeaveCidr};
 
 use super::flags::subcommand;
-use crate::attach::bridge::{self, Bridge, BridgeConfig};
-use crate::attach::{Backend, Target};
+use crate::attach::bridge::{Bridge, BridgeConfig};
+use crate::attach::{AttachError, Backend, Target};
 use crate::docker;
+use crate::policy::allocation::exact_addresses;
 
 subcommand! {
     /// Attach ethwe with the given addresses to a running container through the native
@@ -37,6 +38,14 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
              give addresses (e.g. 10.255.0.51/24) instead"
         ),
     };
+    // The backend's own refusal advises a proxy flag; here the fix is other addresses.
+    if exact_addresses(&items).is_none() {
+        anyhow::bail!(
+            "WEAVE_CIDR {value:?} asks for an address allocation, which attach does not do: \
+             give exact addresses a.b.c.d/n (or ip:a.b.c.d/n), e.g. attach 10.255.0.51/24 \
+             {container}; Weave Net's own `weave attach` allocates"
+        );
+    }
     let docker = docker::from_env()?;
     let facts = docker::container_facts(&docker, container)
         .await?
@@ -51,24 +60,23 @@ pub async fn run(args: AttachArgs) -> anyhow::Result<()> {
         value,
         items,
     };
-    // An attached container keeps its ethwe where it is; adding addresses to it and saying
-    // "attached" would hide that it is not on the bridge asked for.
     let flags = args.bridge_flags();
-    if let Some(current) = bridge::bridge_of(target.pid).await? {
-        if current != flags.bridge {
-            anyhow::bail!(
-                "{target} is already attached to bridge {current}, not {}: nothing changed; \
-                 give --bridge {current} to add addresses there",
-                flags.bridge
-            );
-        }
-    }
     let backend = Bridge::new(BridgeConfig {
         bridge: flags.bridge,
         firewall: flags.firewall,
         ..BridgeConfig::default()
     });
-    backend.attach(&target).await?;
+    // An attached container keeps its ethwe where it is; adding addresses to it and saying
+    // "attached" would hide that it is not on the bridge asked for.
+    match backend.attach(&target).await {
+        Ok(()) => {}
+        Err(AttachError::Elsewhere { bridge, .. }) => anyhow::bail!(
+            "{target} is already attached to bridge {bridge}, not {}: nothing changed; \
+             give --bridge {bridge} to add addresses there",
+            backend.bridge()
+        ),
+        Err(e) => return Err(e.into()),
+    }
     println!("attached {target}");
     Ok(())
 }

@@ -4,12 +4,10 @@
 use std::net::SocketAddr;
 
 use argh::FromArgs;
-use bollard::models::ContainerCreateBody;
-use bollard::query_parameters::CreateContainerOptions;
-use bollard::Docker;
 
 use super::flags::subcommand;
 use super::settings::WeaveSettings;
+use super::volume;
 use crate::docker;
 
 /// Default image of the volume container.
@@ -28,50 +26,17 @@ subcommand! {
     with [weave, image]
 }
 
-/// Ensures the volume container `name` exists, creating it from `image` when missing.
-/// Returns whether it was created.
-///
-/// Errors: the image is absent ("run make load"), or Docker refuses the create.
-pub async fn ensure_volume_container(
-    docker: &Docker,
-    name: &str,
-    image: &str,
-) -> anyhow::Result<bool> {
-    if docker::container_facts(docker, name).await?.is_some() {
-        return Ok(false);
-    }
-    if docker::image_config(docker, image).await?.is_none() {
-        anyhow::bail!(
-            "image {image} is not present: run `make load` (or `docker load -i target/images/weavewait.tar`) first"
-        );
-    }
-    let body = ContainerCreateBody {
-        image: Some(image.to_string()),
-        ..Default::default()
-    };
-    let opts = CreateContainerOptions {
-        name: Some(name.to_string()),
-        ..Default::default()
-    };
-    match docker.create_container(Some(opts), body).await {
-        Ok(_) => Ok(true),
-        // Created meanwhile by another launch.
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 409, ..
-        }) => Ok(false),
-        Err(e) => Err(anyhow::anyhow!(
-            "cannot create volume container {name} from {image}: {e}"
-        )),
-    }
-}
-
-/// Ensures the volume container, then serves until SIGINT/SIGTERM.
+/// Prepares the volume container ([`volume::prepare`]), then serves until SIGINT/SIGTERM.
 pub async fn run(args: LaunchArgs) -> anyhow::Result<()> {
     let settings = WeaveSettings::from_flags(args.weave_flags())?;
     let docker = docker::from_env()?;
-    let volume = &settings.rewrite.volume_container;
-    if ensure_volume_container(&docker, volume, &args.image).await? {
-        tracing::info!(container = %volume, image = %args.image, "created the volume container");
-    }
+    let rewrite = &settings.rewrite;
+    volume::prepare(
+        &docker,
+        &rewrite.volume_container,
+        &args.image,
+        &rewrite.waiter,
+    )
+    .await?;
     super::adapter::serve(args.listen, settings, docker).await
 }

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use argh::FromArgs;
+use tokio::task::JoinHandle;
 
 use super::flags::subcommand;
-use super::launch::ensure_volume_container;
-use super::settings::{shutdown_signal, WeaveSettings};
+use super::settings::{drain, shutdown_signal, WeaveSettings};
+use super::volume;
 use crate::addr::{refuse_self_loop, Addr, DEFAULT_LISTEN};
 use crate::hooks::WeaveHooks;
 use crate::proxy::adapters::AdaptersConfig;
@@ -92,9 +93,12 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     if args.adapter_timeout == 0 {
         bail!("--adapter-timeout must be at least 1 second");
     }
-    let weave = match args.no_weave {
-        true => None,
-        false => Some(weave_hooks(&args, &docker).await?),
+    let (weave, follower) = match args.no_weave {
+        true => (None, None),
+        false => {
+            let (hooks, follower) = weave_hooks(&args, &docker).await?;
+            (Some(hooks), follower)
+        }
     };
     let shared = Arc::new(Shared {
         adapters,
@@ -107,26 +111,34 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     };
     let listener = Listener::bind(&listen, tls, model).await?;
     tracing::info!("proxy listening on {listen}, forwarding to {docker}");
-    listener.serve(shared, docker, shutdown_signal()).await
+    listener
+        .serve(shared.clone(), docker, shutdown_signal())
+        .await?;
+    // No new attaches from events, then let those under way finish.
+    if let Some(follower) = follower {
+        follower.abort();
+    }
+    if let Some(weave) = &shared.weave {
+        drain(weave.attacher()).await;
+    }
+    Ok(())
 }
 
-/// The in-process weave hooks the flags describe; starts the events follower (which also
-/// attaches containers left waiting) unless `--no-events`.
-async fn weave_hooks(args: &ProxyArgs, docker: &Addr) -> anyhow::Result<WeaveHooks> {
+/// The in-process weave hooks the flags describe, and the events follower's task (which
+/// also attaches containers left waiting) unless `--no-events`.
+async fn weave_hooks(
+    args: &ProxyArgs,
+    docker: &Addr,
+) -> anyhow::Result<(WeaveHooks, Option<JoinHandle<()>>)> {
     let settings = WeaveSettings::from_flags(args.weave_flags())?;
     let client = docker::client(docker)?;
-    // As `launch` does: a missing volume container would otherwise surface only as
-    // Docker's "No such container" on the first rewritten create.
-    let volume = &settings.rewrite.volume_container;
-    if ensure_volume_container(&client, volume, &args.image)
-        .await
-        .with_context(|| format!("--volume-container {volume}"))?
-    {
-        tracing::info!(container = %volume, image = %args.image, "created the volume container");
-    }
+    // As `launch` does: a missing volume container, or one without the waiter, would
+    // otherwise surface only on the first rewritten create or start.
+    let (volume, waiter) = (&settings.rewrite.volume_container, &settings.rewrite.waiter);
+    volume::prepare(&client, volume, &args.image, waiter).await?;
     let attacher = settings.attacher(client);
-    if settings.events {
-        tokio::spawn(events::follow(attacher.clone()));
-    }
-    Ok(WeaveHooks::new(attacher))
+    let follower = settings
+        .events
+        .then(|| tokio::spawn(events::follow(attacher.clone())));
+    Ok((WeaveHooks::new(attacher), follower))
 }

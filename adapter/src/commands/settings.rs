@@ -1,13 +1,14 @@
 //! The settings the weave flags describe, checked once for `adapter`, `launch` and `proxy`.
 
 use std::sync::Arc;
-
-use bollard::Docker;
+use std::time::Duration;
 
 use super::flags::WeaveFlags;
 use crate::attach::attacher::Attacher;
 use crate::attach::bridge::BridgeConfig;
 use crate::attach::BackendSpec;
+use crate::bounds;
+use crate::docker::Daemon;
 use crate::policy::rewrite::RewriteConfig;
 use crate::policy::Scope;
 
@@ -33,7 +34,8 @@ impl WeaveSettings {
     /// Checks `flags`.
     ///
     /// Errors: a bridge name outside 1 to 15 bytes (Linux IFNAMSIZ), a relative waiter
-    /// path; each names the flag and the fix.
+    /// path, a backend program that cannot run ([`BackendSpec::check`]); each names the
+    /// flag and the fix.
     pub fn from_flags(flags: WeaveFlags) -> anyhow::Result<WeaveSettings> {
         let bridge = flags.bridge.bridge;
         if bridge.is_empty() || bridge.len() > MAX_IFNAME {
@@ -42,6 +44,7 @@ impl WeaveSettings {
         if !flags.waiter.starts_with('/') {
             anyhow::bail!("--waiter {:?}: give an absolute path", flags.waiter);
         }
+        flags.attach.check().map_err(anyhow::Error::msg)?;
         Ok(WeaveSettings {
             backend: flags.attach,
             bridge: BridgeConfig {
@@ -59,13 +62,39 @@ impl WeaveSettings {
     }
 
     /// The attacher these settings describe, talking to `docker`.
-    pub fn attacher(&self, docker: Docker) -> Arc<Attacher> {
+    pub fn attacher(&self, docker: Daemon) -> Arc<Attacher> {
         Arc::new(Attacher::new(
             docker,
             self.backend.build(&self.bridge),
             self.rewrite.clone(),
             self.scope.clone(),
         ))
+    }
+}
+
+/// On shutdown, after the follower stopped: lets the attaches under way finish, for at
+/// most [`bounds::Bounds::drain`], so none is cut off midway (its container left waiting,
+/// the backend's undo skipped). Those still running then are named; their containers keep
+/// waiting, and the next start of a follower attaches them.
+pub async fn drain(attacher: &Attacher) {
+    let bound = bounds::get().drain;
+    let under_way = attacher.drain(Duration::ZERO).await;
+    if under_way.is_empty() {
+        return;
+    }
+    tracing::info!(
+        "waiting up to {bound:?} for {} attach(es) under way: {}",
+        under_way.len(),
+        under_way.join(", ")
+    );
+    let left = attacher.drain(bound).await;
+    if !left.is_empty() {
+        tracing::warn!(
+            "stopping with {} attach(es) unfinished after {bound:?}: {}; they keep waiting \
+             for their network and are attached when a follower starts again",
+            left.len(),
+            left.join(", ")
+        );
     }
 }
 
@@ -102,6 +131,26 @@ mod tests {
             scope: Scope::default(),
             events: true,
         }
+    }
+
+    #[test]
+    fn a_backend_program_that_cannot_run_is_refused_with_the_fix() {
+        let e = WeaveSettings::from_flags(WeaveFlags {
+            attach: BackendSpec::Command("/nonexistent/attach".into()),
+            ..flags()
+        })
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "--attach command:/nonexistent/attach: /nonexistent/attach does not exist: give \
+             the path of the attach program"
+        );
+        assert!(WeaveSettings::from_flags(WeaveFlags {
+            attach: BackendSpec::Command("/bin/true".into()),
+            ..flags()
+        })
+        .is_ok());
     }
 
     #[test]

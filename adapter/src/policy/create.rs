@@ -13,6 +13,7 @@
 //!    rule 1): a missing image is refused with Docker's own 404 words, so the CLI pulls and
 //!    retries, and the retry is decided again.
 //! 3. The rewrite ([`super::rewrite`]); "No command specified" is refused in Docker's words.
+//!    The rewritten body records the attach settings in its labels ([`super::identity`]).
 //! 4. A `WEAVE_CIDR` outside the grammar is refused whatever else is true, naming the value.
 //! 5. An allocation asked of a backend that cannot allocate is refused ([`super::allocation`]).
 //!
@@ -30,8 +31,9 @@ use weave_cidr::CidrError;
 
 use super::allocation::{exact_addresses, AllocationNeeded};
 use super::asks::{asks, network_mode_is_ours, Asks};
+use super::identity::{self, Identity};
 use super::json::{field, field_of, read_body, spellings};
-use super::rewrite::{self, ImageConfig, RewriteError};
+use super::rewrite::{self, ImageConfig, RewriteConfig, RewriteError};
 use super::Policy;
 
 /// What to do with a create body.
@@ -226,7 +228,9 @@ fn asked(create: &Value, policy: &Policy) -> Asks {
 
 /// Rules 3 to 5, once the image (if needed) is known.
 fn finish(create: Value, asked: Asks, image: Option<&ImageConfig>, policy: &Policy) -> Decision {
-    let body = match rewrite::rewrite(create, image, &policy.rewrite) {
+    let rewritten = rewrite::rewrite(create, image, &policy.rewrite)
+        .and_then(|body| with_identity(body, &policy.identity));
+    let body = match rewritten {
         Ok(body) => format!("{body}\n"),
         Err(RewriteError::NoCommand) => {
             return refuse_as_is(
@@ -258,6 +262,44 @@ fn finish(create: Value, asked: Asks, image: Option<&ImageConfig>, policy: &Poli
         }
         Asks::Attach { .. } => Decision::Rewrite(body),
         Asks::Nothing => Decision::Pass,
+    }
+}
+
+/// Docker's error `message` for a rewritten create, explained when it says the volume
+/// container is missing (`No such container: <volume container>`, Docker's words for a
+/// `VolumesFrom` entry naming no container): what that container is for and how to make
+/// it. `None` for every other message, which reaches the client as Docker wrote it.
+pub fn explain_create_error(message: &str, rewrite: &RewriteConfig) -> Option<String> {
+    let volume = &rewrite.volume_container;
+    let missing = message.strip_prefix("No such container: ")? == volume;
+    missing.then(|| {
+        format!(
+            "{message}: {volume} is the volume container carrying the waiter \
+             ({waiter}) that every container with WEAVE_CIDR runs first; create it with \
+             `docker create --name {volume} weavewait:latest`, or restart the proxy, which \
+             creates it",
+            waiter = rewrite.waiter
+        )
+    })
+}
+
+/// Rule 7 of the rewrite (docs/design.md §3): the rewritten `body` records the attach
+/// settings in its labels. A `Labels` of a type Docker refuses is malformed.
+fn with_identity(mut body: Value, identity: &Identity) -> Result<Value, RewriteError> {
+    let Value::Object(obj) = &mut body else {
+        return Err(RewriteError::Malformed {
+            field: "the body",
+            found: super::json::kind(&body),
+            expected: "an object",
+        });
+    };
+    match identity::record(obj, identity) {
+        Ok(()) => Ok(body),
+        Err(identity::LabelsNotAnObject(found)) => Err(RewriteError::Malformed {
+            field: "Labels",
+            found,
+            expected: "null or an object",
+        }),
     }
 }
 

@@ -8,18 +8,21 @@
 //! - [`target`]: the attach target of a start, restart or event (docs/design.md §5).
 //! - [`asks`] and [`scope`]: whether a container asks for `ethwe` and is ours to judge,
 //!   the rules both decisions share; [`allocation`]: what a backend that cannot allocate
-//!   accepts.
+//!   accepts; [`identity`]: the attach settings a container is recorded with, so that only
+//!   a follower with those settings attaches it.
 //! - [`json`]: reading a create body the way the daemon does.
 
 pub mod allocation;
 pub mod asks;
 pub mod create;
+pub mod identity;
 pub mod json;
 pub mod rewrite;
 pub mod route;
 pub mod scope;
 pub mod target;
 
+pub use identity::Identity;
 pub use scope::Scope;
 
 use rewrite::RewriteConfig;
@@ -37,17 +40,21 @@ pub struct Policy {
     pub allocates: bool,
     /// The backend's `--attach` name, for messages.
     pub backend: &'static str,
+    /// The attach settings the rewrite records on containers and the attach requires of
+    /// them ([`identity`]).
+    pub identity: Identity,
 }
 
 impl Default for Policy {
     /// The defaults of the flags: waiter and volume container as shipped, every container
-    /// in scope, the `bridge` backend.
+    /// in scope, the `bridge` backend on bridge `weave`.
     fn default() -> Self {
         Policy {
             rewrite: RewriteConfig::default(),
             scope: Scope::default(),
             allocates: false,
             backend: "bridge",
+            identity: Identity::default(),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! inspect says of a container to "attach it, with these items" or "leave it alone, and
 //! why". Judged with the same rules as the create decision ([`super::asks`],
 //! [`super::scope`]), so every container the create decision made wait is attached, and no
-//! other is.
+//! other is; and only by a follower with the attach settings it was created under
+//! ([`super::identity`]).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -10,6 +11,7 @@ use std::fmt;
 use weave_cidr::CidrItem;
 
 use super::asks::{asks, network_mode_is_ours, Asks};
+use super::identity::{self, Recorded, ATTACH_LABEL};
 use super::Policy;
 
 /// What the attach decision needs to know about a container (`GET /containers/{id}/json`).
@@ -70,16 +72,41 @@ pub enum Skip {
     InvalidCidr(String),
     /// It lacks the label this adapter is scoped to.
     OtherScope,
+    /// It was created under other attach settings (the value of its
+    /// [`ATTACH_LABEL`]): another follower's container.
+    OtherSettings(String),
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Skip::Gone => f.write_str("no such container"),
+            Skip::NotRunning => f.write_str("not running"),
+            Skip::NotWaiting => f.write_str("its Entrypoint does not start with the waiter"),
+            Skip::NoCidr => f.write_str("it asks for no ethwe"),
+            Skip::InvalidCidr(why) => write!(f, "the waiter refuses to start it: {why}"),
+            Skip::OtherScope => f.write_str("it lacks the --label of this follower"),
+            Skip::OtherSettings(recorded) => write!(
+                f,
+                "it was created for {ATTACH_LABEL}={recorded}, which another follower attaches"
+            ),
+        }
+    }
 }
 
 /// Decides whether the container `facts` describes is one to attach: in the label scope,
-/// running, waiting (its Entrypoint starts with the waiter) and asking for `ethwe`.
+/// created under this follower's attach settings (or unrecorded), running, waiting (its
+/// Entrypoint starts with the waiter) and asking for `ethwe`.
 pub fn target_of(facts: &ContainerFacts, policy: &Policy) -> Result<Target, Skip> {
     if !policy
         .scope
         .admits(|key| facts.labels.get(key).map(String::as_str))
     {
         return Err(Skip::OtherScope);
+    }
+    let recorded = facts.labels.get(ATTACH_LABEL).map(String::as_str);
+    if let Recorded::Other(settings) = identity::judge(recorded, &policy.identity) {
+        return Err(Skip::OtherSettings(settings));
     }
     if !facts.running || facts.pid == 0 {
         return Err(Skip::NotRunning);
@@ -181,6 +208,36 @@ mod tests {
         }
         f.network_mode = None;
         assert!(target_of(&f, &policy(None)).is_ok());
+    }
+
+    #[test]
+    fn only_a_follower_with_the_recorded_settings_attaches() {
+        let mut f = facts(&["WEAVE_CIDR=10.2.1.1/24"]);
+        let p = policy(None);
+        // Unrecorded (an older version's container, a committed image, the waiter run
+        // directly): attached by any follower.
+        assert!(target_of(&f, &p).is_ok());
+        f.labels
+            .insert(ATTACH_LABEL.to_string(), "bridge:weave".to_string());
+        assert!(target_of(&f, &p).is_ok());
+        for other in ["bridge:weave2", "weave", "command:/x", ""] {
+            f.labels.insert(ATTACH_LABEL.to_string(), other.to_string());
+            assert_eq!(
+                target_of(&f, &p),
+                Err(Skip::OtherSettings(other.to_string()))
+            );
+        }
+        // Another follower's container whatever its state: not even looked at further.
+        f.running = false;
+        f.env.clear();
+        f.labels
+            .insert(ATTACH_LABEL.to_string(), "bridge:b2".to_string());
+        let skip = target_of(&f, &p).unwrap_err();
+        assert_eq!(skip, Skip::OtherSettings("bridge:b2".into()));
+        assert_eq!(
+            skip.to_string(),
+            "it was created for powerstrip-weave.attach=bridge:b2, which another follower attaches"
+        );
     }
 
     #[test]

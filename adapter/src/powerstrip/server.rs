@@ -11,18 +11,16 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use super::adapter::PowerstripAdapter;
 use crate::accept::{self, Stream};
+use crate::bounds;
 use crate::fault;
 
 /// Largest envelope accepted (a create body is a few KiB; images' labels can add more).
 pub const MAX_ENVELOPE: usize = 16 * 1024 * 1024;
-
-/// How long a client may take to send its envelope once the headers arrived.
-pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Binds `addr`. Errors name the address (in use, not permitted).
 pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
@@ -31,7 +29,9 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
 }
 
-/// Serves the adapter on `listener` until `shutdown` completes.
+/// Serves the adapter on `listener` until `shutdown` completes. A request head must arrive
+/// whole within [`bounds::Bounds::header`] (also between requests on a kept-alive
+/// connection), its envelope within [`bounds::Bounds::body`].
 pub async fn serve(
     listener: TcpListener,
     adapter: Arc<PowerstripAdapter>,
@@ -42,6 +42,8 @@ pub async fn serve(
         async move {
             let service = service_fn(move |req| answer(adapter.clone(), req));
             if let Err(e) = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(bounds::get().header)
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {
@@ -65,14 +67,15 @@ async fn answer(
         ));
     }
     let read = Limited::new(req.into_body(), MAX_ENVELOPE).collect();
-    let body = match tokio::time::timeout(BODY_TIMEOUT, read).await {
+    let bound = bounds::get().body;
+    let body = match tokio::time::timeout(bound, read).await {
         Ok(Ok(b)) => b.to_bytes(),
         Ok(Err(e)) => {
             tracing::error!("cannot read the envelope: {e}");
             Bytes::new()
         }
         Err(_) => {
-            tracing::error!("envelope not received within {BODY_TIMEOUT:?}");
+            tracing::error!("envelope not received within {bound:?}");
             Bytes::new()
         }
     };

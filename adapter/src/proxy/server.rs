@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use hyper::server::conn::http1;
@@ -18,9 +17,7 @@ use super::service::{handle, Shared};
 use super::upstream::{socket_answers, Upstream};
 use crate::accept::{self, Accept, Stream};
 use crate::addr::Addr;
-
-/// Bound on a TLS handshake, so a silent peer does not hold a task forever.
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::bounds;
 
 /// A bound listener, ready to accept.
 pub enum Listener {
@@ -115,7 +112,9 @@ impl Accept for Listener {
 }
 
 /// One client connection: the TLS handshake (bounded, so a silent peer does not hold a
-/// task), then HTTP/1.1 with keep-alive and upgrades.
+/// task), then HTTP/1.1 with keep-alive and upgrades; a request head must arrive whole
+/// within [`bounds::Bounds::header`] of the connection's start or of the previous answer
+/// (so an idle kept-alive connection is closed after that long).
 async fn serve_connection(
     stream: Box<dyn Stream>,
     tls: Option<TlsAcceptor>,
@@ -125,10 +124,11 @@ async fn serve_connection(
     let stream: Box<dyn Stream> = match tls {
         None => stream,
         Some(acceptor) => {
-            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            let bound = bounds::get().tls;
+            match tokio::time::timeout(bound, acceptor.accept(stream)).await {
                 Ok(Ok(s)) => Box::new(s),
                 Ok(Err(e)) => return tracing::info!("TLS handshake failed: {e}"),
-                Err(_) => return tracing::info!("TLS handshake timed out"),
+                Err(_) => return tracing::info!("TLS handshake not done within {bound:?}: closed"),
             }
         }
     };
@@ -136,6 +136,7 @@ async fn serve_connection(
     let service = service_fn(move |req| handle(shared.clone(), upstream.clone(), req));
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
+        .header_read_timeout(bounds::get().header)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     if let Err(e) = conn.await {

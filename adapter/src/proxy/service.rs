@@ -22,14 +22,16 @@ use super::adapters::{AdaptersConfig, Hooks};
 use super::answer::{error_response, full, refused};
 use super::chain;
 use super::upstream::{BoxError, ProxyBody, Upstream};
+use crate::bounds;
 use crate::fault;
 use crate::hooks::WeaveHooks;
-use crate::policy::create::Decision;
+use crate::policy::create::{self, Decision};
 use crate::policy::route::{self, Route};
 use crate::powerstrip::envelope::{ClientRequest, ServerResponse};
 
 /// Largest request or response body the proxy reads whole (create bodies, bodies shown to
-/// adapters); anything else streams without a limit.
+/// adapters); anything else streams without a limit. Reading one is also bounded in time
+/// ([`bounds::Bounds::body`]).
 pub const MAX_BUFFERED: usize = 64 << 20;
 
 /// What every connection of the proxy shares.
@@ -66,12 +68,14 @@ async fn serve(
     let body = read_if_looked_at(&mut cx, body).await?;
     // In process first (the weave adapter was first in powerstrip's chain), then the
     // external pre-hooks see the rewritten body.
-    let body = weave_create(shared, &cx, body).await?;
+    let (body, rewritten) = weave_create(shared, &cx, body).await?;
+    cx.rewritten = rewritten;
     let body = pre_hooks(shared, &cx, body).await?;
     let resp = forward(upstream, parts, body, cx.upgrade.is_some()).await?;
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
         return Ok(switch(resp, cx.upgrade));
     }
+    let resp = explain_create_error(shared, &cx, resp).await?;
     attach_started(shared, &cx.route, resp.status()).await?;
     post_hooks(shared, &cx, resp).await
 }
@@ -88,6 +92,8 @@ struct Context {
     is_json: bool,
     /// The request as the client sent it, as adapters see it (body once read).
     original: ClientRequest,
+    /// The weave hooks rewrote the create.
+    rewritten: bool,
 }
 
 impl Context {
@@ -113,6 +119,7 @@ impl Context {
                 request: target,
                 body: None,
             },
+            rewritten: false,
         };
         let (parts, body) = req.into_parts();
         (cx, parts, body)
@@ -125,12 +132,21 @@ impl Context {
     }
 }
 
-/// The request body as it goes on to the daemon.
+/// A body on its way: the request's to the daemon, or the daemon's answer to the client.
 enum Outgoing {
-    /// The client's body, streamed as it comes.
+    /// Streamed as it comes.
     Stream(Incoming),
-    /// A body read whole (and maybe rewritten).
+    /// Read whole (and maybe rewritten).
     Whole(Bytes),
+}
+
+impl Outgoing {
+    fn into_proxy_body(self) -> ProxyBody {
+        match self {
+            Outgoing::Stream(b) => streamed(b),
+            Outgoing::Whole(b) => full(b),
+        }
+    }
 }
 
 /// Reads the client's body whole only when something must look at it: the create decision,
@@ -145,15 +161,20 @@ async fn read_if_looked_at(cx: &mut Context, body: Incoming) -> Result<Outgoing,
     Ok(Outgoing::Whole(whole))
 }
 
-/// The create decision, mapped to what the daemon gets or to Docker's own error shape.
-async fn weave_create(shared: &Shared, cx: &Context, body: Outgoing) -> Result<Outgoing, Answer> {
+/// The create decision, mapped to what the daemon gets (and whether it was rewritten) or
+/// to Docker's own error shape.
+async fn weave_create(
+    shared: &Shared,
+    cx: &Context,
+    body: Outgoing,
+) -> Result<(Outgoing, bool), Answer> {
     let (Some(weave), Route::Create, Outgoing::Whole(bytes)) = (&shared.weave, &cx.route, &body)
     else {
-        return Ok(body);
+        return Ok((body, false));
     };
     match weave.create(bytes).await {
-        Decision::Pass => Ok(body),
-        Decision::Rewrite(text) => Ok(Outgoing::Whole(Bytes::from(text))),
+        Decision::Pass => Ok((body, false)),
+        Decision::Rewrite(text) => Ok((Outgoing::Whole(Bytes::from(text)), true)),
         Decision::Refuse(refusal) => Err(refused(&refusal)),
     }
 }
@@ -189,18 +210,44 @@ async fn forward(
     body: Outgoing,
     upgrade: bool,
 ) -> Result<Response<Incoming>, Answer> {
-    let body = match body {
-        Outgoing::Stream(b) => streamed(b),
-        Outgoing::Whole(b) => {
-            parts.headers.remove(TRANSFER_ENCODING);
-            parts.headers.insert(CONTENT_LENGTH, b.len().into());
-            full(b)
-        }
-    };
+    if let Outgoing::Whole(b) = &body {
+        parts.headers.remove(TRANSFER_ENCODING);
+        parts.headers.insert(CONTENT_LENGTH, b.len().into());
+    }
+    let body = body.into_proxy_body();
     upstream
         .send(Request::from_parts(parts, body), upgrade)
         .await
-        .map_err(|e| error_response(StatusCode::BAD_GATEWAY, &e.to_string()))
+        .map_err(|e| error_response(e.status(), &e.to_string()))
+}
+
+/// Docker's refusal (4xx: 400 from Docker 20.10, 404 from later ones) of a create we
+/// rewrote, explained when it is about the volume container
+/// ([`create::explain_create_error`]), with Docker's status; every other answer goes on as
+/// Docker gave it.
+async fn explain_create_error(
+    shared: &Shared,
+    cx: &Context,
+    resp: Response<Incoming>,
+) -> Result<Response<Outgoing>, Answer> {
+    let (mut parts, body) = resp.into_parts();
+    let (Some(weave), true, true) = (&shared.weave, cx.rewritten, parts.status.is_client_error())
+    else {
+        return Ok(Response::from_parts(parts, Outgoing::Stream(body)));
+    };
+    let whole = read_whole(body, "daemon's response").await?;
+    let message = serde_json::from_slice::<serde_json::Value>(&whole)
+        .ok()
+        .and_then(|v| v.get("message")?.as_str().map(str::to_string));
+    let rewrite = &weave.attacher().policy().rewrite;
+    match message.and_then(|m| create::explain_create_error(&m, rewrite)) {
+        Some(explained) => Err(error_response(parts.status, &explained)),
+        None => {
+            parts.headers.insert(CONTENT_LENGTH, whole.len().into());
+            parts.headers.remove(TRANSFER_ENCODING);
+            Ok(Response::from_parts(parts, Outgoing::Whole(whole)))
+        }
+    }
 }
 
 /// Holds the answer to a successful start or restart until the container is attached: the
@@ -224,13 +271,16 @@ async fn attach_started(shared: &Shared, route: &Route, status: StatusCode) -> R
 async fn post_hooks(
     shared: &Shared,
     cx: &Context,
-    resp: Response<Incoming>,
+    resp: Response<Outgoing>,
 ) -> Result<Answer, Answer> {
     let (mut parts, body) = resp.into_parts();
     if cx.hooks.post.is_empty() || is_chunked(&parts.headers) {
-        return Ok(Response::from_parts(parts, streamed(body)));
+        return Ok(Response::from_parts(parts, body.into_proxy_body()));
     }
-    let whole = read_whole(body, "daemon's response").await?;
+    let whole = match body {
+        Outgoing::Stream(body) => read_whole(body, "daemon's response").await?,
+        Outgoing::Whole(whole) => whole,
+    };
     let response = ServerResponse {
         content_type: parts
             .headers
@@ -280,11 +330,16 @@ fn streamed(body: Incoming) -> ProxyBody {
 }
 
 async fn read_whole(body: Incoming, what: &str) -> Result<Bytes, Answer> {
-    match Limited::new(body, MAX_BUFFERED).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) => Err(error_response(
+    let bound = bounds::get().body;
+    match tokio::time::timeout(bound, Limited::new(body, MAX_BUFFERED).collect()).await {
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(e)) => Err(error_response(
             StatusCode::BAD_REQUEST,
             &format!("reading the {what} failed (limit {MAX_BUFFERED} bytes): {e}"),
+        )),
+        Err(_) => Err(error_response(
+            StatusCode::REQUEST_TIMEOUT,
+            &format!("the {what} did not arrive whole within {bound:?}"),
         )),
     }
 }

@@ -1,4 +1,4 @@
-//! `bench-waiter`: wait-for-weave's DESIGN §2 budgets, measured side by side in one run.
+//! `bench-waiter`: wait-for-weave's budgets (docs/design.md §2), measured side by side in one run.
 //!
 //! Usage: `waiter-bench WAITER TINY [TINI]` as root, e.g. `waiter-bench
 //! target/x86_64-unknown-linux-musl/release-waiter/wait-for-weave /bin/busybox /usr/bin/tini-static`.
@@ -43,7 +43,7 @@ fn main() {
         .unwrap_or(200)
         .max(100);
 
-    println!("bench-waiter: wait-for-weave against the DESIGN §2 budgets");
+    println!("bench-waiter: wait-for-weave against the budgets of docs/design.md §2");
     println!("{:<44} {:>22}   budget", "figure", "measured");
     size(waiter);
     exec_overhead(waiter, tiny, tini);

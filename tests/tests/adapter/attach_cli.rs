@@ -64,7 +64,10 @@ fn attach_alone_is_idempotent_and_refuses_clearly() {
             vec!["10.255.5.13", name.as_str()],
             "invalid WEAVE_CIDR \"10.255.5.13\"",
         ),
-        (vec!["net:10.255.0.0/16", name.as_str()], "does not do"),
+        (
+            vec!["net:10.255.0.0/16", name.as_str()],
+            "which attach does not do: give exact addresses a.b.c.d/n",
+        ),
         (
             vec!["10.255.5.13/24", "pw-no-such-container-x"],
             "no such container",
@@ -76,6 +79,10 @@ fn attach_alone_is_idempotent_and_refuses_clearly() {
         assert_eq!(out.status.code(), Some(1), "{words:?}: {stderr}");
         assert!(stderr.contains(needle), "{words:?}: {stderr}");
     }
+    // The fix offered is one attach has: not a flag of the proxy.
+    let out = attach(&bridge.0, &["net:default", &name]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("--attach"), "{stderr}");
     // Another bridge than the one ethwe is on: refused, naming both, rather than "attached".
     let other = Bridge(format!("pwd{}", std::process::id() % 1_000_000));
     let out = attach(&other.0, &["10.255.5.14/24", &name]);

@@ -50,3 +50,57 @@ fn absent_weavewait_image_says_run_make_load() {
     // Nothing was created.
     assert!(!docker(&["inspect", &volume]).status.success());
 }
+
+#[test]
+fn an_image_without_the_waiter_is_refused_and_nothing_is_left() {
+    if !prerequisites() {
+        return;
+    }
+    let volume = unique("launch-nowaiter");
+    let mut cleanup = Cleanup::default();
+    cleanup.add(volume.clone());
+    let image = e2e::adapter::app_image();
+    let out = Command::new("timeout")
+        .args(["60"])
+        .arg(static_bin("powerstrip-weave"))
+        .args(["launch", "--listen", "127.0.0.1:0", "--no-events"])
+        .args(["--image", &image, "--volume-container", &volume])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run powerstrip-weave");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("--image {image} does not carry the waiter"))
+            && stderr.contains("weavewait:latest"),
+        "{stderr}"
+    );
+    assert!(
+        !docker(&["inspect", &volume]).status.success(),
+        "left behind"
+    );
+}
+
+#[test]
+fn the_adapter_without_its_volume_container_says_how_to_create_it() {
+    if !prerequisites() {
+        return;
+    }
+    let volume = unique("adapter-novol");
+    let out = Command::new("timeout")
+        .args(["60"])
+        .arg(static_bin("powerstrip-weave"))
+        .args(["adapter", "--listen", "127.0.0.1:0", "--no-events"])
+        .args(["--volume-container", &volume])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run powerstrip-weave");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("--volume-container {volume}: no such container"))
+            && stderr.contains("carries the waiter")
+            && stderr.contains(&format!("docker create --name {volume} weavewait:latest")),
+        "{stderr}"
+    );
+}

@@ -74,7 +74,7 @@ fn tls_listener_with_client_certificates() {
             "--tlscacert",
             &ca,
         ],
-        |_| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        move |_| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
     );
     let certs = pki.0.to_string_lossy().to_string();
     // The docker CLI's own TLS settings: DOCKER_TLS_VERIFY + DOCKER_CERT_PATH (ca.pem,
@@ -148,5 +148,53 @@ fn refuses_non_loopback_tcp_without_tls() {
     assert!(
         err.contains("non-loopback") && err.contains("--tlscert"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_client_silent_after_connecting_is_dropped_at_the_tls_bound() {
+    if !prerequisites() {
+        return;
+    }
+    let pki = TempDir::new("proxy-pki-silent");
+    make_pki(&pki.0);
+    let p_ = |n: &str| pki.join(n).to_string_lossy().to_string();
+    let port = free_port();
+    let host = format!("tcp://127.0.0.1:{port}");
+    let (cert, key) = (p_("server-cert.pem"), p_("server-key.pem"));
+    let proxy = Proxy::start_env(
+        &[("POWERSTRIP_WEAVE_BOUNDS", "tls=1s")],
+        &host,
+        &[
+            "--listen",
+            &host,
+            "--no-weave",
+            "--tlscert",
+            &cert,
+            "--tlskey",
+            &key,
+        ],
+        move |_| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
+    // Connects and never starts the handshake.
+    let t = std::time::Instant::now();
+    let mut silent = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    silent
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut got = Vec::new();
+    let n = std::io::Read::read_to_end(&mut silent, &mut got).expect("closed, not left open");
+    assert_eq!(n, 0);
+    let closed = t.elapsed();
+    assert!(
+        proxy
+            .log_text()
+            .contains("TLS handshake not done within 1s: closed"),
+        "{}",
+        proxy.log_text()
+    );
+    eprintln!(
+        "tls=1s: a silent client was disconnected after {:.2} s",
+        closed.as_secs_f64()
     );
 }

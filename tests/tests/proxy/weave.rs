@@ -15,19 +15,19 @@ use e2e::proxy::{busybox_image, prerequisites, stderr, stdout, Proxy};
 /// `/home/weavewait/wait-for-weave`, but another Entrypoint string, so event followers of
 /// other adapters or proxies on the same daemon (which attach, and kill on failure, every container whose
 /// Entrypoint starts with the default) leave these tests' containers alone.
-const WAITER: &str = "/home/weavewait/./wait-for-weave";
+pub(crate) const WAITER: &str = "/home/weavewait/./wait-for-weave";
 
 /// A private volume container and Linux bridge per test, removed on drop, so tests on a
 /// shared daemon never touch `weavewait` or `weave`.
-struct Weave {
-    volume: String,
-    bridge: String,
+pub(crate) struct Weave {
+    pub(crate) volume: String,
+    pub(crate) bridge: String,
     example: String,
     _cleanup: Cleanup,
 }
 
 impl Weave {
-    fn setup() -> Option<Weave> {
+    pub(crate) fn setup() -> Option<Weave> {
         if !prerequisites() {
             return None;
         }
@@ -239,7 +239,7 @@ fn the_weave_hooks_reach_a_daemon_over_tcp() {
             "unix:///var/run/docker.sock",
             "--no-weave",
         ],
-        |_| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        move |_| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
     );
     let p = w.proxy(&["--docker", &tcp]);
     let out = p.docker_ok(&["run", "--rm", "-e", "WEAVE_CIDR=10.255.0.55/24", &w.example]);
@@ -288,7 +288,7 @@ fn containers_started_behind_the_proxy_are_attached_from_events() {
             "--waiter",
             WAITER,
         ],
-        |_| std::os::unix::net::UnixStream::connect(&sock).is_ok(),
+        move |_| std::os::unix::net::UnixStream::connect(&sock).is_ok(),
     );
     let mut c = Cleanup::default();
     let name = c.add(unique("proxy-ev"));

@@ -1,4 +1,4 @@
-//! The waiter's hard size limit (DESIGN §2): the static stripped binary is at most 1 MiB,
+//! The waiter's hard size limit (docs/design.md §2): the static stripped binary is at most 1 MiB,
 //! and it is really static (it runs from a scratch image).
 
 use std::process::Command;

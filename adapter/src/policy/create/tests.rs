@@ -433,3 +433,84 @@ fn no_label_scope_means_every_create_is_in_scope() {
         Decision::Rewrite(_)
     ));
 }
+
+// ---- the attach settings recorded on the container --------------------------------------
+
+#[test]
+fn every_rewrite_records_the_attach_settings_and_keeps_other_labels() {
+    use crate::policy::identity::{Identity, ATTACH_LABEL};
+    let b2 = Policy {
+        identity: Identity::bridge("b2"),
+        ..Policy::default()
+    };
+    let mut body = with_env(json!(["WEAVE_CIDR=10.2.1.1/24"]));
+    body["Labels"] = json!({"app": "web"});
+    let out = rewritten(decide(&body, &b2));
+    assert_eq!(
+        out["Labels"],
+        json!({"app": "web", ATTACH_LABEL: "bridge:b2"})
+    );
+    // Every other field as it was.
+    let mut back = out.clone();
+    back["Labels"] = json!({"app": "web"});
+    back["Entrypoint"] = body["Entrypoint"].clone();
+    back["HostConfig"]["VolumesFrom"] = body["HostConfig"]["VolumesFrom"].clone();
+    assert_eq!(back, body);
+
+    // Absent or null Labels, a committed image's create, another follower's value.
+    let out = rewritten(decide(
+        &with_env(json!(["WEAVE_CIDR=10.2.1.1/24"])),
+        &allocating(),
+    ));
+    assert_eq!(out["Labels"][ATTACH_LABEL], "bridge:weave");
+    let mut body = with_env(json!(["WEAVE_CIDR=10.2.1.1/24"]));
+    body["Labels"] = json!({ATTACH_LABEL: "bridge:b1"});
+    let out = rewritten(decide(&body, &b2));
+    assert_eq!(out["Labels"], json!({ATTACH_LABEL: "bridge:b2"}));
+    // Recorded on the body a front-end without errors sends in place of a refusal too.
+    let r = refusal(decide(&with_env(json!(["WEAVE_CIDR=net:default"])), &b2));
+    let Instead::Rewritten(text) = r.instead else {
+        panic!("expected the rewritten body")
+    };
+    let sent: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(sent["Labels"][ATTACH_LABEL], "bridge:b2");
+}
+
+#[test]
+fn creates_left_alone_get_no_label() {
+    for env in [json!(["WEAVE_CIDR=none"]), json!(["A=1"])] {
+        assert_eq!(decide(&with_env(env), &allocating()), Decision::Pass);
+    }
+}
+
+#[test]
+fn labels_of_a_type_docker_refuses_are_left_to_docker() {
+    for labels in [json!("a=1"), json!(["a=1"]), json!(5)] {
+        let mut body = with_env(json!(["WEAVE_CIDR=10.2.1.1/24"]));
+        body["Labels"] = labels.clone();
+        assert_eq!(decide(&body, &allocating()), Decision::Pass, "{labels}");
+    }
+}
+
+// ---- Docker's answer to a rewritten create ---------------------------------------------
+
+#[test]
+fn a_missing_volume_container_is_explained_with_how_to_create_it() {
+    let cfg = crate::policy::rewrite::RewriteConfig::default();
+    let m = explain_create_error("No such container: weavewait", &cfg).unwrap();
+    assert!(m.starts_with("No such container: weavewait: weavewait is the volume container carrying the waiter (/home/weavewait/wait-for-weave)"), "{m}");
+    assert!(
+        m.contains("`docker create --name weavewait weavewait:latest`"),
+        "{m}"
+    );
+    assert!(m.contains("restart the proxy"), "{m}");
+    for other in [
+        "No such container: db",
+        "No such container: weavewait2",
+        "No such image: weavewait",
+        "Conflict. The container name \"/x\" is already in use",
+        "",
+    ] {
+        assert_eq!(explain_create_error(other, &cfg), None, "{other}");
+    }
+}
