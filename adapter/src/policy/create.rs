@@ -221,7 +221,15 @@ fn asked(create: &Value, policy: &Policy) -> Asks {
     let own_namespace = match mode {
         None | Some(Value::Null) => network_mode_is_ours(None),
         Some(Value::String(m)) => network_mode_is_ours(Some(m)),
-        Some(_) => false,
+        // A type the daemon refuses: the create fails whatever is sent, so Docker's words
+        // will do, but an invalid WEAVE_CIDR is named first (rule 4), as for a HostConfig
+        // of another type.
+        Some(_) => {
+            return match asks(env, true) {
+                invalid @ Asks::Invalid(_) => invalid,
+                Asks::Attach { .. } | Asks::Nothing => Asks::Nothing,
+            }
+        }
     };
     asks(env, own_namespace)
 }

@@ -330,6 +330,26 @@ fn no_command_is_refused_in_dockers_words_with_the_original_body() {
 fn malformed_fields_are_left_to_docker() {
     let body = json!({"Env": ["WEAVE_CIDR=1.2.3.4/8"], "Entrypoint": ["/a"], "HostConfig": 5});
     assert_eq!(decide(&body, &allocating()), Decision::Pass);
+    let body = json!({"Env": ["WEAVE_CIDR=1.2.3.4/8"], "Entrypoint": ["/a"],
+        "HostConfig": {"NetworkMode": 0}});
+    assert_eq!(decide(&body, &allocating()), Decision::Pass);
+}
+
+#[test]
+fn an_invalid_cidr_is_named_before_a_malformed_field() {
+    for host in [
+        json!(5),
+        json!({"NetworkMode": 0}),
+        json!({"NetworkMode": ["host"]}),
+    ] {
+        let body = json!({"Env": ["WEAVE_CIDR=10.2.1.300/24"], "Entrypoint": ["/a"],
+            "HostConfig": host});
+        let r = refusal(decide(&body, &allocating()));
+        assert_eq!(r.kind, RefusalKind::InvalidCidr, "{host}");
+        assert!(r
+            .message
+            .starts_with("invalid WEAVE_CIDR \"10.2.1.300/24\""));
+    }
 }
 
 // ---- What the backend can do -----------------------------------------------------------
