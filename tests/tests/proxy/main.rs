@@ -12,6 +12,7 @@ mod followers;
 mod frozen;
 mod killed;
 mod reach;
+mod routes;
 mod shipped;
 mod startup;
 mod stream;
