@@ -14,9 +14,13 @@
 
 #![warn(missing_docs)]
 
+pub mod adapters_yml;
 pub mod cidr;
+pub mod create_rewrite;
 pub mod image_spec;
 pub mod netlink;
+pub mod powerstrip;
+pub mod proxy_route;
 pub mod waiter_options;
 
 /// A target's check: feeds one input to the parser, panics when a property fails.
@@ -25,8 +29,13 @@ pub type Check = fn(&[u8]);
 /// Every target: its name (`FUZZ_TARGET` of the libFuzzer binary; the corpus and regression
 /// directories carry it) and its check.
 pub const TARGETS: &[(&str, Check)] = &[
+    ("adapters_yml", adapters_yml::check),
     ("cidr", cidr::check),
+    ("create_rewrite", create_rewrite::check),
     ("image_spec", image_spec::check),
     ("netlink", netlink::check),
+    ("powerstrip_post", powerstrip::check_post),
+    ("powerstrip_pre", powerstrip::check_pre),
+    ("proxy_route", proxy_route::check),
     ("waiter_options", waiter_options::check),
 ];

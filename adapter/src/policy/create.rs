@@ -4,7 +4,12 @@
 //! 1. A body that is not JSON, out of the `--label` scope ([`super::scope`]), without a
 //!    `WEAVE_CIDR` entry or with `none` ([`super::asks`]) is passed through byte for byte:
 //!    no attach follows for it. So is one whose NetworkMode shares another namespace
-//!    (`host`, `container:…`), with a warning saying its `WEAVE_CIDR` is ignored.
+//!    (`host`, `container:…`), with a warning saying its `WEAVE_CIDR` is ignored. The body
+//!    is read as the daemon reads it ([`super::json`]).
+//!
+//!    A body that names a field the decision reads under several spellings (`Env` and
+//!    `env`), which the daemon merges, is refused when any of its `Env` spellings asks for
+//!    `ethwe`: what the container would ask for cannot be told. Otherwise it passes.
 //! 2. When the request's Entrypoint is empty the image's config is read (Docker's merge
 //!    rule 1): a missing image is refused with Docker's own 404 words, so the CLI pulls and
 //!    retries, and the retry is decided again.
@@ -41,7 +46,7 @@ use super::allocation::{exact_addresses, AllocationNeeded};
 use super::asks::{asks, shared_namespace, Asks, Ignored};
 use super::claims::{self, Held};
 use super::identity::{self, Identity};
-use super::json::field_of;
+use super::json::{field, field_of, read_body, spellings};
 use super::network::{self, NetworkLookup};
 use super::rewrite::{self, ImageConfig, RewriteConfig, RewriteError};
 use super::Policy;
@@ -91,6 +96,8 @@ pub enum RefusalKind {
     NetworkUnreadable,
     /// An exact address is held by another running container on the segment (rule 7).
     AddressHeld,
+    /// A field the decision reads is given under several spellings (rule 1).
+    AmbiguousField,
 }
 
 /// The body a front-end without errors sends in place of a refusal.
@@ -155,9 +162,12 @@ pub struct Pending {
 /// Decides what it can from the create `body` (rules 1 and 2 of the module doc).
 pub fn plan(body: &[u8], policy: &Policy) -> Plan {
     // Docker answers a body it cannot parse better than we could.
-    let Ok(create) = serde_json::from_slice::<Value>(body) else {
+    let Some(create) = read_body(body) else {
         return Plan::Decided(Decision::Pass);
     };
+    if let Some(decision) = several_spellings(&create) {
+        return Plan::Decided(decision);
+    }
     let asked = match asked(&create, policy) {
         Asks::Nothing => return Plan::Decided(Decision::Pass),
         Asks::Ignored(ignored) => return Plan::Decided(Decision::Ignore(ignored)),
@@ -225,6 +235,44 @@ impl Pending {
     }
 }
 
+/// The fields the decision reads or writes, at the top of a create body and in its
+/// HostConfig.
+const FIELDS: [&str; 6] = ["Entrypoint", "Cmd", "Env", "Image", "Labels", "HostConfig"];
+const HOST_CONFIG_FIELDS: [&str; 2] = ["NetworkMode", "VolumesFrom"];
+
+/// The decision on a create that gives one of [`FIELDS`] under several spellings (rule 1),
+/// `None` when it gives none so.
+fn several_spellings(create: &Value) -> Option<Decision> {
+    let obj = create.as_object()?;
+    let host = field(obj, "HostConfig").and_then(Value::as_object);
+    let (name, keys) = FIELDS
+        .iter()
+        .map(|name| (name.to_string(), spellings(obj, name)))
+        .chain(host.into_iter().flat_map(|hc| {
+            HOST_CONFIG_FIELDS
+                .iter()
+                .map(move |name| (format!("HostConfig.{name}"), spellings(hc, name)))
+        }))
+        .find(|(_, keys)| keys.len() > 1)?;
+    let asks_ethwe = spellings(obj, "Env").iter().any(|key| {
+        let env = obj[*key].as_array().into_iter().flatten();
+        asks(env.filter_map(Value::as_str), None) != Asks::Nothing
+    });
+    if !asks_ethwe {
+        return Some(Decision::Pass);
+    }
+    let keys: Vec<String> = keys.iter().map(|k| format!("{k:?}")).collect();
+    Some(Decision::Refuse(Refusal {
+        kind: RefusalKind::AmbiguousField,
+        message: format!(
+            "the create gives {name} under several spellings ({}), which the daemon merges, so \
+             what the container asks of WEAVE_CIDR cannot be told: give each field once",
+            keys.join(", ")
+        ),
+        instead: Instead::Original,
+    }))
+}
+
 /// What a create asks for; [`Asks::Nothing`] too when it is out of the label scope
 /// (Docker's `Config.Labels` of the body; the image's labels are not seen here, so a scoped
 /// adapter acts on containers created with `--label`).
@@ -247,8 +295,15 @@ fn asked(create: &Value, policy: &Policy) -> Asks {
     let shared = match mode {
         None | Some(Value::Null) => None,
         Some(Value::String(m)) => shared_namespace(Some(m)),
-        // Docker refuses a NetworkMode of another type in its own words.
-        Some(_) => return Asks::Nothing,
+        // A type the daemon refuses: the create fails whatever is sent, so Docker's words
+        // will do, but an invalid WEAVE_CIDR is named first (rule 4), as for a HostConfig
+        // of another type.
+        Some(_) => {
+            return match asks(env, None) {
+                invalid @ Asks::Invalid(_) => invalid,
+                _ => Asks::Nothing,
+            }
+        }
     };
     asks(env, shared)
 }

@@ -1,10 +1,16 @@
 //! Which Engine API requests are ours (pure: method and raw request target in, route out),
-//! for the proxy and the powerstrip adapter alike.
-//!
-//! Docker serves every route both with and without a `/v<version>` prefix (moby
-//! `api/server/router`: `/v{version:[0-9.]+}`), so the prefix is optional here too. The
-//! container in a start or restart path is percent-decoded once, as the daemon's router
-//! does, so `a%2Eb` names the container `a.b`.
+//! for the proxy and the powerstrip adapter alike, routed as the daemon routes them (moby
+//! `api/server` on gorilla/mux, behind Go's `net/http`):
+//! - the path is percent-decoded once, whole, before anything is matched, so
+//!   `/containers%2Fcreate` is a create and `a%2Eb` names the container `a.b`, while
+//!   `web%251` names `web%1`; a malformed escape is answered 400, so it is no route;
+//! - a path that is not clean (`//`, a `.` or `..` segment) is redirected (301), not
+//!   routed;
+//! - every route is served with and without a `/v<version>` prefix
+//!   (`/v{version:[0-9.]+}`), one prefix only;
+//! - the container of a start or restart is `{name:.*}`: everything between `/containers/`
+//!   and the last segment, a `/` included (legacy link names such as `web/db` resolve), a
+//!   newline not (Go's `.` does not match it).
 
 use percent_encoding::percent_decode_str;
 
@@ -53,31 +59,64 @@ pub fn strip_version(path: &str) -> &str {
 }
 
 /// The route of a request from its method (`POST`) and raw request target (path, then
-/// optionally `?query`: `/v1.41/containers/web-1/start?t=1`).
+/// optionally `?query`: `/v1.41/containers/web-1/start?t=1`), as the module doc says.
 pub fn classify(method: &str, target: &str) -> Route {
     if method != "POST" {
         return Route::Other;
     }
-    let path = target.split(['?', '#']).next().unwrap_or("");
-    let Some(rest) = strip_version(path).strip_prefix("/containers/") else {
+    let raw = target.split(['?', '#']).next().unwrap_or("");
+    let Some(path) = decoded(raw) else {
         return Route::Other;
     };
-    let rest = rest.strip_suffix('/').unwrap_or(rest);
-    if rest == "create" {
+    if !is_clean(&path) {
+        return Route::Other;
+    }
+    let path = strip_version(&path);
+    if path == "/containers/create" {
         return Route::Create;
     }
-    let Some((raw, action)) = rest.split_once('/') else {
+    let Some(rest) = path.strip_prefix("/containers/") else {
         return Route::Other;
     };
-    let Ok(name) = percent_decode_str(raw).decode_utf8() else {
-        return Route::Other;
+    let container = |action: &str| {
+        rest.strip_suffix(action)
+            .filter(|name| !name.is_empty() && !name.contains('\n'))
+            .map(str::to_string)
     };
-    match action {
-        _ if name.is_empty() => Route::Other,
-        "start" => Route::Start(name.into_owned()),
-        "restart" => Route::Restart(name.into_owned()),
-        _ => Route::Other,
+    if let Some(name) = container("/start") {
+        Route::Start(name)
+    } else if let Some(name) = container("/restart") {
+        Route::Restart(name)
+    } else {
+        Route::Other
     }
+}
+
+/// `raw` percent-decoded once; `None` when a `%` is not followed by two hex digits (Go's
+/// `net/http` answers 400) or the result is not UTF-8 (no container is named so).
+fn decoded(raw: &str) -> Option<String> {
+    let escapes_whole = raw.match_indices('%').all(|(i, _)| {
+        raw.as_bytes()
+            .get(i + 1..i + 3)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !escapes_whole {
+        return None;
+    }
+    percent_decode_str(raw)
+        .decode_utf8()
+        .ok()
+        .map(|p| p.into_owned())
+}
+
+/// True when gorilla/mux routes `path` rather than redirecting it to its `path.Clean`
+/// form: absolute, without `//` and without `.` or `..` segments.
+fn is_clean(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.contains("//")
+        && path
+            .split('/')
+            .all(|segment| segment != "." && segment != "..")
 }
 
 #[cfg(test)]
@@ -111,7 +150,6 @@ mod tests {
             Route::Restart("abc".into())
         );
         assert_eq!(classify("POST", "/containers/abc/stop"), Route::Other);
-        assert_eq!(classify("POST", "/containers/a/b/start"), Route::Other);
         assert_eq!(classify("GET", "/containers/create"), Route::Other);
         assert_eq!(classify("POST", "/images/create"), Route::Other);
         assert_eq!(start("x").started_container(), Some("x"));
@@ -131,7 +169,7 @@ mod tests {
             ("/v1.41/containers/web/stop", None),
             ("/v1.41/containers/start", None),
             ("/v1.41/containers//start", None),
-            ("/v1.41/containers/a/b/start", None),
+            ("/v1.41/containers/start", None),
             ("/vx/containers/a/start", None),
         ] {
             assert_eq!(
@@ -141,6 +179,42 @@ mod tests {
             );
         }
         assert_eq!(classify("GET", "/containers/web-1/start"), Route::Other);
+    }
+
+    #[test]
+    fn the_path_is_decoded_once_then_routed_as_the_daemon_does() {
+        // Each of these was sent to dockerd 20.10: 201 for the creates.
+        for created in [
+            "/v1.41/containers%2Fcreate",
+            "/%761.41/containers/create",
+            "/v1.41/containers/cre%61te?name=x",
+        ] {
+            assert_eq!(classify("POST", created), Route::Create, "{created}");
+        }
+        // 404, 301 and 301.
+        for other in [
+            "/v1.41/containers/create/",
+            "/v1.41//containers/create",
+            "/v1.41/containers/./create",
+            "/v1.41/v1.40/containers/create",
+            "/v1.41/containers/%zz/start",
+            "/v1.41/containers/a%0Ab/start",
+            "/v1.41/containers/web/start/",
+        ] {
+            assert_eq!(classify("POST", other), Route::Other, "{other}");
+        }
+        assert_eq!(
+            classify("POST", "/v1.41/containers/web%251/start"),
+            start("web%1")
+        );
+        assert_eq!(
+            classify("POST", "/v1.41/containers/web%2Fdb/start"),
+            start("web/db")
+        );
+        assert_eq!(
+            classify("POST", "/containers/web/db/restart"),
+            Route::Restart("web/db".into())
+        );
     }
 
     #[test]

@@ -37,7 +37,8 @@ pub fn refused(r: &Refusal) -> Response<ProxyBody> {
         RefusalKind::InvalidCidr
         | RefusalKind::NeedsAllocation
         | RefusalKind::NoCommand
-        | RefusalKind::DoesNotFitNetwork => StatusCode::BAD_REQUEST,
+        | RefusalKind::DoesNotFitNetwork
+        | RefusalKind::AmbiguousField => StatusCode::BAD_REQUEST,
         RefusalKind::NoSuchImage => StatusCode::NOT_FOUND,
         RefusalKind::ImageUnreadable | RefusalKind::NetworkUnreadable => StatusCode::BAD_GATEWAY,
         // Docker's status for a name already in use: the request is fine, the state is not.

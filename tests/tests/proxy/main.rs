@@ -16,6 +16,7 @@ mod holders;
 mod killed;
 mod networks;
 mod reach;
+mod routes;
 mod shipped;
 mod startup;
 mod stream;

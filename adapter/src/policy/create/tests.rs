@@ -175,6 +175,74 @@ fn bodies_that_are_not_json_objects_pass_through() {
     }
 }
 
+/// The decision for body text `body` under `policy`, which must not need the image.
+fn decide_text(body: &[u8], policy: &Policy) -> Decision {
+    match plan(body, policy) {
+        Plan::Decided(d) => d,
+        Plan::Inspect(p) => panic!("{body:?} needs an inspect: {:?}", p.image()),
+    }
+}
+
+#[test]
+fn bodies_dockerd_reads_are_read_so() {
+    // dockerd 20.10 creates from each of these (tried): they must not slip past the waiter.
+    let asking = r#"{"Env":["WEAVE_CIDR=10.2.1.1/24"],"Entrypoint":["/a"],"Labels":{"l":"#;
+    for tail in [&b"\"x\"}} trailing"[..], b"\"\xff\"}}", br#""\ud800"}}"#] {
+        let body = [asking.as_bytes(), tail].concat();
+        let sent = rewritten(decide_text(&body, &allocating()));
+        assert_eq!(sent["Entrypoint"], json!([W, "/a"]), "{body:?}");
+        assert!(sent["Labels"]["l"].is_string(), "{body:?}");
+    }
+    // U+212A KELVIN SIGN folds to k: this is the host's network.
+    let host = r#"{"Env":["WEAVE_CIDR=10.2.1.1/24"],"Entrypoint":["/a"],"HostConfig":{"NetworKMode":"host"}}"#
+        .replace("KMode", "\u{212A}Mode");
+    let decision = decide_text(host.as_bytes(), &allocating());
+    assert!(matches!(decision, Decision::Ignore(_)), "{decision:?}");
+}
+
+#[test]
+fn fields_given_under_several_spellings_are_refused_when_asking() {
+    for (body, field) in [
+        (
+            r#"{"Env":["WEAVE_CIDR=10.2.1.1/24"],"Entrypoint":["/a"],"entrypoint":["/b"]}"#,
+            "Entrypoint",
+        ),
+        (
+            r#"{"Env":["A=1"],"ENV":["WEAVE_CIDR=10.2.1.1/24"],"Entrypoint":["/a"]}"#,
+            "Env",
+        ),
+        (
+            r#"{"Env":["WEAVE_CIDR=1.2.3.4"],"HostConfig":{"NetworkMode":"none","networkmode":"host"}}"#,
+            "HostConfig.NetworkMode",
+        ),
+        (
+            r#"{"Env":["WEAVE_CIDR="],"Entrypoint":["/a"],"HostConfig":{},"Ho\u017ftConfig":null}"#,
+            "HostConfig",
+        ),
+    ] {
+        let r = refusal(decide_text(body.as_bytes(), &allocating()));
+        assert_eq!(r.kind, RefusalKind::AmbiguousField, "{body}");
+        assert_eq!(r.instead, Instead::Original);
+        let message = &r.message;
+        assert!(
+            message.contains(&format!("gives {field} under several spellings")),
+            "{message}"
+        );
+        assert!(message.contains("give each field once"), "{message}");
+    }
+    // Nothing asks for ethwe under any spelling: Docker's business.
+    for body in [
+        r#"{"Env":["A=1"],"env":["WEAVE_CIDR=none"],"Entrypoint":["/a"]}"#,
+        r#"{"Cmd":["/a"],"cmd":["/b"]}"#,
+    ] {
+        assert_eq!(
+            decide_text(body.as_bytes(), &allocating()),
+            Decision::Pass,
+            "{body}"
+        );
+    }
+}
+
 #[test]
 fn image_not_needed_when_passing_through() {
     let mut body = create(Value::Null, Value::Null);
@@ -303,6 +371,26 @@ fn no_command_is_refused_in_dockers_words_with_the_original_body() {
 fn malformed_fields_are_left_to_docker() {
     let body = json!({"Env": ["WEAVE_CIDR=1.2.3.4/8"], "Entrypoint": ["/a"], "HostConfig": 5});
     assert_eq!(decide(&body, &allocating()), Decision::Pass);
+    let body = json!({"Env": ["WEAVE_CIDR=1.2.3.4/8"], "Entrypoint": ["/a"],
+        "HostConfig": {"NetworkMode": 0}});
+    assert_eq!(decide(&body, &allocating()), Decision::Pass);
+}
+
+#[test]
+fn an_invalid_cidr_is_named_before_a_malformed_field() {
+    for host in [
+        json!(5),
+        json!({"NetworkMode": 0}),
+        json!({"NetworkMode": ["host"]}),
+    ] {
+        let body = json!({"Env": ["WEAVE_CIDR=10.2.1.300/24"], "Entrypoint": ["/a"],
+            "HostConfig": host});
+        let r = refusal(decide(&body, &allocating()));
+        assert_eq!(r.kind, RefusalKind::InvalidCidr, "{host}");
+        assert!(r
+            .message
+            .starts_with("invalid WEAVE_CIDR \"10.2.1.300/24\""));
+    }
 }
 
 // ---- What the backend can do -----------------------------------------------------------
