@@ -85,7 +85,9 @@ sock=$dir/docker.sock
 if ! direct 20 docker inspect --type container "$volume" >/dev/null 2>&1; then
   made_volume=yes
   say docker create --name "$volume" "weavewait:$version"
-  direct 30 docker create --name "$volume" "weavewait:$version"
+  # Sheltered from a Ctrl-C: a CLI cut short mid-request may leave the daemon creating the
+  # container after the clean-up looked for it.
+  sheltered 30 docker create --name "$volume" "weavewait:$version"
 fi
 ip link show "$bridge" >/dev/null 2>&1 || made_bridge=yes
 
