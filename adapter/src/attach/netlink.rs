@@ -132,6 +132,24 @@ async fn bounded<T>(
     within(crate::bounds::get().netlink, op, work).await
 }
 
+/// The answer to an `RTM_GETLINK` of one link (operation `op`): `None` when the kernel
+/// says there is no such device (`ENODEV`).
+async fn one_link(
+    op: impl Fn() -> String + Copy,
+    mut links: impl futures::Stream<Item = Result<LinkMessage, rtnetlink::Error>> + Unpin,
+) -> Result<Option<Link>, NetlinkError> {
+    bounded(op, async {
+        match links.try_next().await {
+            Ok(link) => Ok(link.map(Link::from)),
+            Err(rtnetlink::Error::NetlinkError(m)) if m.raw_code() == -(Errno::ENODEV as i32) => {
+                Ok(None)
+            }
+            Err(e) => Err(failed(op())(e)),
+        }
+    })
+    .await
+}
+
 impl Netlink {
     /// Opens a socket in the current thread's network namespace; needs a tokio runtime,
     /// which drives the socket until the `Netlink` is dropped.
@@ -151,42 +169,20 @@ impl Netlink {
     /// `RTM_GETLINK` by name; `None` when there is no such link.
     pub async fn link(&self, name: &str) -> Result<Option<Link>, NetlinkError> {
         let op = || format!("look up link {name}");
-        let mut links = self
+        let links = self
             .handle
             .link()
             .get()
             .match_name(name.to_string())
             .execute();
-        bounded(op, async {
-            match links.try_next().await {
-                Ok(link) => Ok(link.map(Link::from)),
-                Err(rtnetlink::Error::NetlinkError(m))
-                    if m.raw_code() == -(Errno::ENODEV as i32) =>
-                {
-                    Ok(None)
-                }
-                Err(e) => Err(failed(op())(e)),
-            }
-        })
-        .await
+        one_link(op, links).await
     }
 
     /// `RTM_GETLINK` by ifindex; `None` when there is no such link.
     pub async fn link_by_index(&self, index: u32) -> Result<Option<Link>, NetlinkError> {
         let op = || format!("look up link {index}");
-        let mut links = self.handle.link().get().match_index(index).execute();
-        bounded(op, async {
-            match links.try_next().await {
-                Ok(link) => Ok(link.map(Link::from)),
-                Err(rtnetlink::Error::NetlinkError(m))
-                    if m.raw_code() == -(Errno::ENODEV as i32) =>
-                {
-                    Ok(None)
-                }
-                Err(e) => Err(failed(op())(e)),
-            }
-        })
-        .await
+        let links = self.handle.link().get().match_index(index).execute();
+        one_link(op, links).await
     }
 
     /// `RTM_GETLINK` dump: the links whose master is `bridge` (the bridge's ports).
