@@ -494,7 +494,15 @@ teardown() {
   local secs
   secs=$(since "$t0")
   left=$(leftovers "$id")
-  refs=$(netns_references <<<"$inodes")
+  # The kernel reuses a freed namespace's inode number: one that another cluster's namespace
+  # now has is that cluster's, not a reference to ours.
+  local others o
+  others=$(for o in "$ROOT"/*/; do
+    o=${o%/}
+    o=${o##*/}
+    [ "$o" = "$id" ] || cluster_netns_inodes "$o"
+  done)
+  refs=$( { grep -vxF -f <(printf '%s\n' "$others") <<<"$inodes" || true; } | netns_references)
   if [ -n "$left$refs" ]; then
     log "$id: left after teardown:"
     printf '%s\n' "$left" "$refs" | sed '/^$/d; s/^/  /' >&2

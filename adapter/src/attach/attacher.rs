@@ -245,7 +245,7 @@ impl Attacher {
             }
             Locked::Failed(target, process, e) => {
                 tracing::error!("attach of {target} failed: {e}");
-                self.remember_failure(&target, &e);
+                self.remember_failure(&target, &e, on_failure);
                 self.fail(&target, &process, on_failure, &e).await;
                 Err(e)
             }
@@ -267,7 +267,7 @@ impl Attacher {
 
     /// Records that the attach of `target` failed with `e`, forgetting records older than
     /// [`FAILURE_MEMORY`].
-    fn remember_failure(&self, target: &Target, e: &AttachError) {
+    fn remember_failure(&self, target: &Target, e: &AttachError, on_failure: OnFailure) {
         let mut failures = self.failures();
         failures.retain(|_, f| f.when.elapsed() < FAILURE_MEMORY);
         let failure = Failure {
@@ -275,16 +275,17 @@ impl Attacher {
             why: e.to_string(),
             held: e.held().cloned().map(Box::new),
             pid: target.pid,
+            stopped: on_failure != OnFailure::Nothing,
         };
         failures.insert(target.id.clone(), failure);
     }
 
-    /// The earlier failure of this very run of `target` (same pid), if there was one: why,
-    /// and the address held when that was why.
+    /// The earlier failure of this very run of `target` (same pid) that stopped it, if there
+    /// was one: why, and the address held when that was why.
     fn failed_before(&self, target: &Target) -> Option<(String, Option<Box<Held>>)> {
         self.failures()
             .get(&target.id)
-            .filter(|f| f.pid == target.pid)
+            .filter(|f| f.stopped && f.pid == target.pid)
             .map(|f| (f.why.clone(), f.held.clone()))
     }
 
@@ -436,6 +437,10 @@ struct Failure {
     held: Option<Box<Held>>,
     /// The container's first process when it failed: a later run has another.
     pid: u32,
+    /// Its failure rule stopped the container or its process: this run is dying, and a
+    /// second try would only report that. A failure that stopped nothing (the start-up
+    /// scan's) leaves the next try its chance.
+    stopped: bool,
 }
 
 /// `e`, with the container holding the address named when the backend found only its

@@ -356,7 +356,8 @@ pub fn manager_stopped(c: &Cluster) {
             ],
         );
         assert_eq!(state, "false 137", "{name}");
-        assert_eq!(logs(c, 2, name).trim(), "", "{name}'s app ran");
+        let log = logs(c, 2, name);
+        assert_eq!(e2e::app_output(&log), "", "{name}'s app ran: {log}");
         assert_eq!(p.endpoint(2, name), None, "{name} is on the overlay");
     }
     // Host 3 did not show the overlay: the create's probe could not join it, so nothing

@@ -96,7 +96,7 @@ impl Drop for Project<'_> {
             .args(["--ansi", "never", "-p", &self.name, "-f"])
             .arg(self.file)
             .args(["down", "-v", "--remove-orphans"])
-            .env_remove("DOCKER_HOST")
+            .env("DOCKER_HOST", e2e::docker::host())
             .output();
     }
 }

@@ -186,7 +186,7 @@ fn the_bridge_itself_refuses_an_address_docker_does_not_know_is_held() {
     let attach = std::process::Command::new(e2e::proxy::binary())
         .args(["attach", "--bridge", &w.bridge, "--no-firewall"])
         .args(["10.255.21.15/24", &plain])
-        .env_remove("DOCKER_HOST")
+        .env("DOCKER_HOST", e2e::docker::host())
         .output()
         .unwrap();
     assert!(attach.status.success(), "{attach:?}");

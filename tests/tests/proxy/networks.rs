@@ -437,8 +437,10 @@ fn a_failed_connect_kills_the_container_with_dockers_reason() {
         ]),
         "false 137"
     );
-    // The app never ran: the waiter was killed while it waited.
-    assert_eq!(logs(&name).trim(), "");
+    // The app never ran: the waiter was killed while it waited, the reason in its log.
+    let log = logs(&name);
+    assert_eq!(e2e::app_output(&log), "", "the app ran: {log}");
+    assert!(log.contains("cannot connect it to network"), "{log}");
     assert_eq!(endpoint(&name, &n.net.name), None);
 }
 
@@ -487,7 +489,8 @@ fn a_failed_connect_on_a_start_event_kills_the_first_process() {
         state(),
         p.log_text()
     );
-    assert_eq!(logs(&name).trim(), "", "the app ran");
+    let log = logs(&name);
+    assert_eq!(e2e::app_output(&log), "", "the app ran: {log}");
     assert_eq!(endpoint(&name, &n.net.name), None);
     let log = p.log_text();
     assert!(
