@@ -169,6 +169,35 @@ impl PrivateDaemon {
         }
     }
 
+    /// Live-restore's promise after a dockerd restart, checked: every container of `before`
+    /// untouched (same process, never restarted, one run, same veth on both ends), and the
+    /// follower's log `follower_log` (`follower` names it: the proxy, the adapter) tells of
+    /// no kill.
+    pub fn assert_untouched(&self, before: &[Snapshot], follower: &str, follower_log: &str) {
+        for snap in before {
+            assert_eq!(
+                &self.snapshot(&snap.name),
+                snap,
+                "{} was touched",
+                snap.name
+            );
+            assert_eq!(
+                self.logs(&snap.name).trim(),
+                "RUN-1",
+                "{} ran again",
+                snap.name
+            );
+        }
+        eprintln!(
+            "live-restore: {} containers kept their process and their veth (ifindex) on both ends across the dockerd restart",
+            before.len()
+        );
+        assert!(
+            !follower_log.contains("so it never runs unnetworked"),
+            "the {follower} killed something:\n{follower_log}"
+        );
+    }
+
     /// The last lines of its log, for failure messages.
     pub fn log_tail(&self) -> String {
         let log =
