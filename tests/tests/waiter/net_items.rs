@@ -4,21 +4,15 @@
 use e2e::netns::{eventually, waiter_is_waiting, Attach, NetNs};
 
 use crate::support::{
-    docker_eth0, prerequisites, ran_once, spawn_in, still_waiting, Arrival, Marker, APP, LIMIT,
+    docker_eth0, prerequisites, ran_once, spawn_in, still_waiting, waiting_app, Arrival, Marker,
+    APP, LIMIT,
 };
 
 #[test]
 fn only_an_address_inside_the_subnet_will_do() {
     let Some(bin) = prerequisites() else { return };
     let ns = NetNs::new();
-    let marker = Marker::new();
-    let child = spawn_in(
-        &ns,
-        &bin,
-        &[("WEAVE_CIDR", "net:10.255.0.0/24")],
-        &["sh", "-c", APP, "app", marker.path(), "ethwe"],
-    );
-    assert!(eventually(LIMIT, || waiter_is_waiting(child.id())));
+    let (child, marker) = waiting_app(&ns, &bin, &[("WEAVE_CIDR", "net:10.255.0.0/24")], "ethwe");
     let attach = Attach::all(ns.target(), "ethwe", &[]);
     still_waiting(&child, &marker, "ethwe up without an address");
     for outside in ["10.255.1.5/16", "10.254.0.5/24", "192.168.0.5/24"] {
@@ -35,14 +29,12 @@ fn only_an_address_inside_the_subnet_will_do() {
 fn exact_and_subnet_items_together() {
     let Some(bin) = prerequisites() else { return };
     let ns = NetNs::new();
-    let marker = Marker::new();
-    let child = spawn_in(
+    let (child, marker) = waiting_app(
         &ns,
         &bin,
         &[("WEAVE_CIDR", "10.9.0.1/24 net:10.3.0.0/16")],
-        &["sh", "-c", APP, "app", marker.path(), "ethwe"],
+        "ethwe",
     );
-    assert!(eventually(LIMIT, || waiter_is_waiting(child.id())));
     let attach = Attach::all(ns.target(), "ethwe", &["10.9.0.1/24"]);
     still_waiting(&child, &marker, "the exact address alone");
     attach.add_addr("10.3.7.7/24");

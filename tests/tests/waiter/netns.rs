@@ -11,7 +11,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use crate::support::{
-    prerequisites, spawn_in, stdout_lines, still_waiting, Marker, APP, LIMIT, SETTLE,
+    prerequisites, spawn_in, stdout_lines, still_waiting, waiting_app, Marker, APP, LIMIT, SETTLE,
 };
 
 #[test]
@@ -72,14 +72,7 @@ fn execs_exactly_once_and_only_when_every_expected_address_is_up() {
 fn any_ipv4_address_when_none_is_expected() {
     let Some(bin) = prerequisites() else { return };
     let ns = NetNs::new();
-    let marker = Marker::new();
-    let child = spawn_in(
-        &ns,
-        &bin,
-        &[],
-        &["sh", "-c", APP, "app", marker.path(), "ethwe"],
-    );
-    assert!(eventually(LIMIT, || waiter_is_waiting(child.id())));
+    let (child, marker) = waiting_app(&ns, &bin, &[], "ethwe");
     let attach = Attach::create(ns.target(), "ethwe");
     attach.move_in().rename().up();
     still_waiting(&child, &marker, "up without an address");
@@ -97,14 +90,7 @@ fn any_ipv4_address_when_none_is_expected() {
 fn deleted_and_recreated_ethwe_is_judged_by_the_new_link() {
     let Some(bin) = prerequisites() else { return };
     let ns = NetNs::new();
-    let marker = Marker::new();
-    let child = spawn_in(
-        &ns,
-        &bin,
-        &[("WEAVE_CIDR", "10.255.0.51/24")],
-        &["sh", "-c", APP, "app", marker.path(), "ethwe"],
-    );
-    assert!(eventually(LIMIT, || waiter_is_waiting(child.id())));
+    let (child, marker) = waiting_app(&ns, &bin, &[("WEAVE_CIDR", "10.255.0.51/24")], "ethwe");
     let first = Attach::create(ns.target(), "ethwe");
     first.move_in().rename().add_addr("10.255.0.51/24");
     still_waiting(&child, &marker, "first ethwe, down");

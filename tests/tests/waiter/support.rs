@@ -6,7 +6,7 @@ use std::process::{Child, Output, Stdio};
 use std::thread::sleep;
 use std::time::Duration;
 
-use e2e::netns::{comm, output_bounded, NetNs};
+use e2e::netns::{comm, eventually, output_bounded, waiter_is_waiting, NetNs};
 use e2e::prereq::{command_works, is_root, require, static_bin};
 
 /// Long enough for the waiter to react wrongly if it were going to: it answers an event in
@@ -36,6 +36,15 @@ pub fn spawn_in(ns: &NetNs, bin: &PathBuf, env: &[(&str, &str)], args: &[&str]) 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     c.spawn().expect("spawn the waiter")
+}
+
+/// The waiter started in `ns` with `env` and [`APP`] as its command (reporting on `link`),
+/// once it waits: its process and the marker counting the app's runs.
+pub fn waiting_app(ns: &NetNs, bin: &PathBuf, env: &[(&str, &str)], link: &str) -> (Child, Marker) {
+    let marker = Marker::new();
+    let child = spawn_in(ns, bin, env, &["sh", "-c", APP, "app", marker.path(), link]);
+    assert!(eventually(LIMIT, || waiter_is_waiting(child.id())));
+    (child, marker)
 }
 
 /// The app the tests exec, as `sh -c APP app MARKER LINK`: proves it is the waiter's own
